@@ -1,0 +1,101 @@
+# One build description for libplumb, the plumb CLI and the tests.
+#   make            build build/libplumb.a and build/plumb
+#   make demo       install what is missing, build, and benchmark examples/
+#   make test       install what is missing, build, run every test
+#   make bench      plumb against hyperfine (bench/overhead.py)
+#   make fuzz       fuzz the command parser with libFuzzer (FUZZ_SECONDS)
+# PYTHON is the interpreter the examples run with; TEST_PYTHON runs pytest.
+
+CC      ?= cc
+PYTHON  ?= python3
+TEST_PYTHON ?= /usr/bin/python3
+BUILD   ?= build
+SAN     ?=
+
+PKGS    := sqlite3 jansson
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) -fvisibility=hidden -Iinclude -Isrc \
+              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3 -ljansson) -lm
+ifeq ($(SAN),1)
+ALL_CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDSAN   := -fsanitize=address,undefined
+endif
+
+# Operating-system specifics are chosen here, once.
+OS      := $(shell uname -s | tr A-Z a-z)
+LIB_SRC := $(wildcard src/*.c src/report/*.c src/$(OS)/*.c)
+CLI_SRC := $(wildcard src/cli/*.c)
+TEST_SRC := $(wildcard tests/c/*.c)
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
+
+.PHONY: all deps demo test unit unit-asan unit-valgrind cli-test bench fuzz clean
+all: $(BUILD)/libplumb.a $(BUILD)/plumb
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libplumb.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/plumb: $(CLI_OBJ) $(BUILD)/libplumb.a
+	$(CC) $(LDSAN) -o $@ $^ $(LIBS)
+
+$(BUILD)/test-runner: $(TEST_OBJ) $(BUILD)/libplumb.a
+	$(CC) $(LDSAN) -o $@ $^ $(LIBS) -lcmocka
+
+deps:
+	@scripts/deps.sh
+
+unit: $(BUILD)/test-runner
+	$(BUILD)/test-runner
+
+unit-asan:
+	$(MAKE) BUILD=build/asan SAN=1 unit
+
+unit-valgrind: $(BUILD)/test-runner
+	valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	    $(BUILD)/test-runner
+
+# libFuzzer needs clang; the parser under test is portable C.
+FUZZ_SECONDS ?= 15
+$(BUILD)/fuzz/fuzz_command: tests/fuzz/fuzz_command.c src/command.c include/plumb.h
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -Iinclude -Isrc \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -o $@ tests/fuzz/fuzz_command.c src/command.c
+
+fuzz: $(BUILD)/fuzz/fuzz_command
+	@rm -rf $(BUILD)/fuzz/corpus && mkdir -p $(BUILD)/fuzz/corpus
+	$(BUILD)/fuzz/fuzz_command -max_total_time=$(FUZZ_SECONDS) -timeout=5 -artifact_prefix=$(BUILD)/fuzz/ \
+	    -print_final_stats=0 $(BUILD)/fuzz/corpus tests/fuzz/corpus/command
+
+cli-test: all
+	PLUMB=$(CURDIR)/$(BUILD)/plumb PYTHON=$(PYTHON) $(TEST_PYTHON) -m pytest -q tests/cli
+
+test: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) unit-asan
+	$(MAKE) unit-valgrind
+	$(MAKE) fuzz
+	$(MAKE) cli-test
+
+demo: deps
+	$(MAKE) all
+	PYTHON=$(PYTHON) scripts/demo.sh
+
+bench: deps
+	$(MAKE) all
+	$(TEST_PYTHON) bench/overhead.py --plumb $(BUILD)/plumb
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

@@ -1,0 +1,625 @@
+/* plumb.h: the public API of libplumb.
+ *
+ * libplumb measures programs, analyses the measurements with statistics and
+ * keeps them in a store. The `plumb` command-line tool and the Python
+ * extension are thin clients of this header.
+ *
+ * Conventions, stated once for the whole API:
+ * - Functions that can fail return int: 0 on success, a negative PLUMB_E*
+ *   code otherwise (plumb_strerror() names it). The library never prints and
+ *   never exits.
+ * - Every object made by a *_new function is released by the matching *_free;
+ *   passing NULL to a *_free is a no-op. Strings and arrays reached through an
+ *   object belong to it and live as long as it does, unless a comment says the
+ *   caller frees them (with free()).
+ * - Times are int64 nanoseconds, sizes int64 bytes; a metric the system could
+ *   not measure holds PLUMB_UNAVAILABLE, never 0.
+ */
+#ifndef PLUMB_H
+#define PLUMB_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PLUMB_VERSION "0.1.0"
+
+/* Version of the JSON documents plumb writes (docs/json.md). */
+#define PLUMB_JSON_SCHEMA_VERSION 1
+
+#if defined(__GNUC__)
+#define PLUMB_API __attribute__((visibility("default")))
+#else
+#define PLUMB_API
+#endif
+
+/* ---- errors ------------------------------------------------------------ */
+
+/* X(name, code, message): one table yields the enum and plumb_strerror(). */
+#define PLUMB_ERRNO_MAP(X)                                                    \
+    X(NOMEM, -1, "out of memory")                                             \
+    X(INVAL, -2, "invalid argument")                                          \
+    X(NOENT, -3, "command not found")                                         \
+    X(EXEC, -4, "command could not be started")                               \
+    X(FAILED, -5, "command failed")                                           \
+    X(TIMEDOUT, -6, "command timed out")                                      \
+    X(CANCELED, -7, "interrupted")                                            \
+    X(IO, -8, "input/output error")                                           \
+    X(STORE, -9, "store error")                                               \
+    X(SCHEMA, -10, "store was written by a newer plumb")                      \
+    X(NOTFOUND, -11, "not found")                                             \
+    X(UNSUPPORTED, -12, "not supported on this system")                       \
+    X(PARSE, -13, "could not parse")                                          \
+    X(TOOFEW, -14, "too few measurements")
+
+typedef enum {
+    PLUMB_OK = 0,
+#define PLUMB_ERRNO_GEN(name, code, msg) PLUMB_E##name = (code),
+    PLUMB_ERRNO_MAP(PLUMB_ERRNO_GEN)
+#undef PLUMB_ERRNO_GEN
+} plumb_errno_t;
+
+/* A static message for err ("unknown error" for codes outside the table). */
+PLUMB_API const char *plumb_strerror(int err);
+/* The code's name without prefix, e.g. "NOENT"; static. */
+PLUMB_API const char *plumb_errname(int err);
+
+/* ---- metrics ----------------------------------------------------------- */
+
+#define PLUMB_UNAVAILABLE INT64_C(-1)
+
+typedef enum {
+    PLUMB_UNIT_NS,
+    PLUMB_UNIT_BYTES,
+    PLUMB_UNIT_COUNT
+} plumb_unit_t;
+
+/* X(ENUM, key, label, unit). The key is the JSON field and store column. */
+#define PLUMB_METRIC_MAP(X)                                                   \
+    X(WALL, "wall_ns", "wall time", PLUMB_UNIT_NS)                            \
+    X(USER, "user_ns", "user CPU", PLUMB_UNIT_NS)                             \
+    X(SYS, "sys_ns", "system CPU", PLUMB_UNIT_NS)                             \
+    X(CPU, "cpu_ns", "CPU time", PLUMB_UNIT_NS)                               \
+    X(MAX_RSS, "max_rss_bytes", "max RSS", PLUMB_UNIT_BYTES)                  \
+    X(MINOR_FAULTS, "minor_faults", "minor faults", PLUMB_UNIT_COUNT)         \
+    X(MAJOR_FAULTS, "major_faults", "major faults", PLUMB_UNIT_COUNT)         \
+    X(VOL_CTXSW, "voluntary_ctxsw", "voluntary switches", PLUMB_UNIT_COUNT)   \
+    X(INVOL_CTXSW, "involuntary_ctxsw", "involuntary switches",               \
+      PLUMB_UNIT_COUNT)                                                       \
+    X(RCHAR, "rchar_bytes", "bytes read", PLUMB_UNIT_BYTES)                   \
+    X(WCHAR, "wchar_bytes", "bytes written", PLUMB_UNIT_BYTES)                \
+    X(READ_BYTES, "storage_read_bytes", "storage read", PLUMB_UNIT_BYTES)     \
+    X(WRITE_BYTES, "storage_write_bytes", "storage written",                  \
+      PLUMB_UNIT_BYTES)                                                       \
+    X(READ_SYSCALLS, "read_syscalls", "read syscalls", PLUMB_UNIT_COUNT)      \
+    X(WRITE_SYSCALLS, "write_syscalls", "write syscalls", PLUMB_UNIT_COUNT)   \
+    X(INSTRUCTIONS, "instructions", "instructions", PLUMB_UNIT_COUNT)         \
+    X(CYCLES, "cycles", "cycles", PLUMB_UNIT_COUNT)
+
+typedef enum {
+#define PLUMB_METRIC_GEN(name, key, label, unit) PLUMB_METRIC_##name,
+    PLUMB_METRIC_MAP(PLUMB_METRIC_GEN)
+#undef PLUMB_METRIC_GEN
+    PLUMB_METRIC_COUNT
+} plumb_metric_t;
+
+PLUMB_API const char *plumb_metric_key(plumb_metric_t m);
+PLUMB_API const char *plumb_metric_label(plumb_metric_t m);
+PLUMB_API plumb_unit_t plumb_metric_unit(plumb_metric_t m);
+/* The metric whose key is `key`, or -1. */
+PLUMB_API int plumb_metric_find(const char *key);
+
+/* One measurement of a run: one execution of a command. */
+typedef struct {
+    int64_t metric[PLUMB_METRIC_COUNT]; /* PLUMB_UNAVAILABLE when unknown */
+    int exit_code;   /* the child's exit status; -1 when killed by a signal */
+    int term_signal; /* signal that ended it, 0 if it exited */
+    int timed_out;   /* 1 when plumb killed it at --timeout */
+} plumb_sample_t;
+
+/* Marks every metric unavailable and the exit as clean. */
+PLUMB_API void plumb_sample_init(plumb_sample_t *s);
+/* 1 when the sample exited 0, was not signalled and did not time out. */
+PLUMB_API int plumb_sample_ok(const plumb_sample_t *s);
+
+/* ---- clock ------------------------------------------------------------- */
+
+/* Monotonic time in ns (CLOCK_MONOTONIC). */
+PLUMB_API int64_t plumb_clock_now_ns(void);
+/* Wall-clock time since the Unix epoch in ns (CLOCK_REALTIME). */
+PLUMB_API int64_t plumb_clock_realtime_ns(void);
+/* Resolution of the monotonic clock in ns. */
+PLUMB_API int64_t plumb_clock_resolution_ns(void);
+
+/* ---- random numbers ---------------------------------------------------- */
+
+/* xoshiro256** seeded through splitmix64: same seed, same stream. */
+typedef struct {
+    uint64_t s[4];
+} plumb_rng_t;
+
+PLUMB_API void plumb_rng_seed(plumb_rng_t *rng, uint64_t seed);
+PLUMB_API uint64_t plumb_rng_next(plumb_rng_t *rng);
+/* Uniform in [0, 1). */
+PLUMB_API double plumb_rng_uniform(plumb_rng_t *rng);
+/* Uniform integer in [0, bound), without modulo bias; bound > 0. */
+PLUMB_API uint64_t plumb_rng_below(plumb_rng_t *rng, uint64_t bound);
+/* Standard normal deviate. */
+PLUMB_API double plumb_rng_normal(plumb_rng_t *rng);
+
+/* ---- statistics -------------------------------------------------------- */
+
+/* Descriptive statistics of one sample. */
+typedef struct {
+    size_t n;
+    double min, max, mean, stddev; /* stddev: n-1 denominator, 0 when n=1 */
+    double median, mad;            /* mad: raw median absolute deviation */
+    double p5, p25, p75, p95;      /* linear interpolation (Hyndman-Fan 7) */
+    /* Distribution-free confidence interval of the median from order
+     * statistics; ci_level is the interval's exact coverage (>= the level
+     * asked for, or the best available when n is too small). */
+    double median_ci_low, median_ci_high, median_ci_level;
+    size_t outliers; /* |0.6745 (x - median) / mad| > 3.5 */
+} plumb_summary_t;
+
+/* Summarises x[0..n). x is not modified. PLUMB_ETOOFEW when n == 0. */
+PLUMB_API int plumb_stats_summarize(const double *x, size_t n,
+                                    plumb_summary_t *out);
+/* Quantile q in [0,1] of an ascending array (Hyndman-Fan type 7). */
+PLUMB_API double plumb_stats_quantile(const double *sorted, size_t n,
+                                      double q);
+/* Order-statistic CI of the median of an ascending array at `level`
+ * (e.g. 0.95): *lo, *hi and the exact coverage *coverage. */
+PLUMB_API int plumb_stats_median_ci(const double *sorted, size_t n,
+                                    double level, double *lo, double *hi,
+                                    double *coverage);
+/* Two-sided Mann-Whitney U test of a against b. *u is U of a; *exact is 1
+ * when the p-value comes from the exact null distribution (small samples
+ * without ties), 0 for the normal approximation with tie and continuity
+ * correction. */
+PLUMB_API int plumb_stats_mann_whitney(const double *a, size_t na,
+                                       const double *b, size_t nb, double *u,
+                                       double *p_value, int *exact);
+/* Percentile bootstrap CI at `level` of median(a) / median(b), with
+ * `resamples` resamples drawn from a seeded generator. PLUMB_EINVAL when a
+ * median of b's resamples is 0. */
+PLUMB_API int plumb_stats_bootstrap_ratio(const double *a, size_t na,
+                                          const double *b, size_t nb,
+                                          size_t resamples, double level,
+                                          uint64_t seed, double *lo,
+                                          double *hi);
+
+/* ---- comparison -------------------------------------------------------- */
+
+typedef enum {
+    PLUMB_VERDICT_SAME,   /* no significant difference */
+    PLUMB_VERDICT_LOWER,  /* candidate lower: faster, smaller */
+    PLUMB_VERDICT_HIGHER  /* candidate higher: slower, bigger */
+} plumb_verdict_t;
+
+typedef struct {
+    double alpha;       /* significance level, default 0.05 */
+    double min_effect;  /* smallest change that counts, default 0.01 (1%) */
+    double level;       /* confidence level of intervals, default 0.95 */
+    size_t resamples;   /* bootstrap resamples, default 5000 */
+    uint64_t seed;      /* bootstrap seed */
+} plumb_compare_opts_t;
+
+PLUMB_API void plumb_compare_opts_init(plumb_compare_opts_t *opts);
+
+/* A candidate against a baseline, on one metric. */
+typedef struct {
+    plumb_metric_t metric;
+    double baseline_median, candidate_median;
+    /* baseline median / candidate median: > 1 means the candidate is lower
+     * (faster, smaller). NaN (with NaN bounds) when a median is 0. */
+    double ratio, ci_low, ci_high;
+    double u, p_value;
+    int exact;
+    plumb_verdict_t verdict;
+} plumb_comparison_t;
+
+/* Compares candidate against baseline: a verdict other than SAME needs
+ * p < alpha, a CI of the ratio that excludes 1 and a change beyond
+ * min_effect. PLUMB_ETOOFEW when either side has fewer than 2 values. */
+PLUMB_API int plumb_compare(const double *baseline, size_t nb,
+                            const double *candidate, size_t nc,
+                            const plumb_compare_opts_t *opts,
+                            plumb_comparison_t *out);
+PLUMB_API const char *plumb_verdict_name(plumb_verdict_t v);
+
+/* ---- empirical complexity --------------------------------------------- */
+
+#define PLUMB_ORDER_MAP(X)                                                    \
+    X(CONST, "O(1)")                                                          \
+    X(LOGN, "O(log n)")                                                       \
+    X(N, "O(n)")                                                              \
+    X(NLOGN, "O(n log n)")                                                    \
+    X(N2, "O(n^2)")                                                           \
+    X(N3, "O(n^3)")                                                           \
+    X(EXP, "O(2^n)")
+
+typedef enum {
+#define PLUMB_ORDER_GEN(name, label) PLUMB_ORDER_##name,
+    PLUMB_ORDER_MAP(PLUMB_ORDER_GEN)
+#undef PLUMB_ORDER_GEN
+    PLUMB_ORDER_COUNT
+} plumb_order_t;
+
+PLUMB_API const char *plumb_order_name(plumb_order_t o);
+
+/* t(n) = a + b * g(n), the chosen growth g and how well it fits. */
+typedef struct {
+    plumb_order_t order;
+    double a, b;
+    double fit_error;  /* RMS relative error of the per-n medians, 0.021 = 2.1% */
+    double bic[PLUMB_ORDER_COUNT]; /* criterion per model; NaN if not fitted */
+} plumb_fit_t;
+
+/* Fits every model to the points (n[i], t[i]) (all measurements, several
+ * per n) by least squares weighted by relative error and picks the one with
+ * the lowest BIC; a growth term with a negative slope is rejected.
+ * PLUMB_ETOOFEW with fewer than 3 distinct n. */
+PLUMB_API int plumb_complexity_fit(const double *n, const double *t,
+                                   size_t count, plumb_fit_t *out);
+PLUMB_API double plumb_complexity_eval(const plumb_fit_t *fit, double n);
+/* Where the fitted curves of x and y cross within [n_lo, n_hi]; the first
+ * crossing in *n_cross. PLUMB_ENOTFOUND when they do not cross there. */
+PLUMB_API int plumb_complexity_crossover(const plumb_fit_t *x,
+                                         const plumb_fit_t *y, double n_lo,
+                                         double n_hi, double *n_cross);
+
+/* ---- commands ---------------------------------------------------------- */
+
+typedef enum {
+    PLUMB_SHELL_AUTO,  /* a shell only when the text holds shell syntax */
+    PLUMB_SHELL_NONE,  /* never a shell */
+    PLUMB_SHELL_ALWAYS /* always through the shell */
+} plumb_shell_mode_t;
+
+/* A command line made ready to execute: an argv, and whether it goes
+ * through a shell. */
+typedef struct plumb_command plumb_command_t;
+
+/* Parses `text` (words, '...' and "..." quoting). In AUTO mode, text with
+ * shell syntax (pipes, redirections, $, globs, ;, &, backquotes, ...) runs
+ * as `shell -c text`; NONE returns PLUMB_EINVAL for such text. `shell` is
+ * the shell to use, NULL for "sh". PLUMB_EINVAL for an empty command or an
+ * unbalanced quote. The caller frees *out with plumb_command_free. */
+PLUMB_API int plumb_command_new(const char *text, plumb_shell_mode_t mode,
+                                const char *shell, plumb_command_t **out);
+PLUMB_API void plumb_command_free(plumb_command_t *cmd);
+/* The NULL-terminated argv; argv[0] is a name or a path. */
+PLUMB_API char *const *plumb_command_argv(const plumb_command_t *cmd);
+PLUMB_API int plumb_command_uses_shell(const plumb_command_t *cmd);
+/* Copies `tmpl` with every {name} replaced by the value of the parameter of
+ * that name; other braces are left alone. The caller frees *out. */
+PLUMB_API int plumb_command_substitute(const char *tmpl, size_t n_params,
+                                       const char *const *names,
+                                       const char *const *values,
+                                       char **out);
+
+/* ---- processes ---------------------------------------------------------- */
+
+/* Hardware counters (instructions, cycles) that every child started after
+ * they are opened inherits, counting from its exec. */
+typedef struct plumb_counters plumb_counters_t;
+
+/* Opens the counters. PLUMB_EUNSUPPORTED when the kernel or the hardware
+ * refuses them; *reason then says why (static string). */
+PLUMB_API int plumb_counters_new(plumb_counters_t **out, const char **reason);
+PLUMB_API void plumb_counters_free(plumb_counters_t *counters);
+
+typedef struct {
+    char *const *argv;         /* argv[0]: a path, or a name found in PATH */
+    int show_output;           /* 0: the child's stdout goes to /dev/null */
+    int64_t timeout_ns;        /* 0: no limit */
+    const volatile sig_atomic_t *cancel; /* stop when *cancel != 0; or NULL */
+    plumb_counters_t *counters;          /* or NULL */
+    char *stderr_tail;         /* receives the last bytes the child wrote to */
+    size_t stderr_tail_size;   /* stderr, NUL-terminated; or NULL/0: stderr
+                                  is inherited */
+} plumb_proc_opts_t;
+
+/* Runs one command to its end and fills *sample from the kernel's own
+ * accounting of that child: wait4's rusage, /proc/PID/io read before the
+ * child is reaped, and the counters. The child gets its own process group
+ * and /dev/null as stdin; on timeout or cancellation the whole group is
+ * killed. Returns 0 when the child ran (exit code, signal and time-out are
+ * in *sample), PLUMB_ENOENT when argv[0] is not found, PLUMB_EEXEC when it
+ * could not be started, PLUMB_ECANCELED when cancelled (the group is killed
+ * and reaped). */
+PLUMB_API int plumb_proc_run(const plumb_proc_opts_t *opts,
+                             plumb_sample_t *sample);
+/* The path of an executable: `name` itself when it holds a '/', else the
+ * first match in PATH. PLUMB_ENOENT when none. The caller frees *path. */
+PLUMB_API int plumb_proc_which(const char *name, char **path);
+/* Runs argv with stdout captured into out (at most size-1 bytes, NUL-
+ * terminated, trailing newline removed) and stderr discarded; for short
+ * queries such as an interpreter's version. PLUMB_EFAILED on a non-zero
+ * exit. */
+PLUMB_API int plumb_proc_capture(char *const *argv, char *out, size_t size);
+/* The harness's own cost per run: the median wall time of starting and
+ * reaping a child that exits at once, without exec, over `reps` tries. */
+PLUMB_API int plumb_proc_overhead(unsigned reps, int64_t *overhead_ns);
+
+/* ---- environment -------------------------------------------------------- */
+
+/* Where a measurement was taken. Empty strings mean unknown. */
+typedef struct {
+    char host[256];
+    char kernel[256];        /* "Linux 6.1.0-18-amd64 x86_64" */
+    char cpu_model[256];
+    int cpus;                /* online CPUs */
+    double load_avg1;        /* 1-minute load average; -1 unknown */
+    char governor[64];       /* CPU frequency governor of cpu0; "" unknown */
+    int64_t created_ns;      /* realtime when collected */
+    char plumb_version[32];
+} plumb_env_t;
+
+PLUMB_API int plumb_env_collect(plumb_env_t *env);
+/* The commit checked out in the git work tree holding `dir` (read from
+ * .git, no git needed). PLUMB_ENOTFOUND outside a work tree. */
+PLUMB_API int plumb_env_git_commit(const char *dir, char *out, size_t size);
+
+/* ---- sessions and runs -------------------------------------------------- */
+
+/* A run is one measured thing: a command with fixed parameter values, and
+ * its samples. */
+typedef struct {
+    int64_t id;            /* store id; 0 until stored */
+    char *name;            /* label shown to the user */
+    char *command;         /* command line after parameter substitution */
+    size_t n_params;
+    char **param_names, **param_values;
+    char *python;          /* "CPython 3.11.7" when it runs a Python; NULL */
+    int shell;             /* 1 when it ran through a shell */
+    int64_t shell_overhead_ns; /* subtracted from each wall time; 0 none */
+    int baseline;          /* index of the run it is compared with; -1 none */
+    int series;            /* runs of one command across a scan share it */
+    char *series_name;     /* the command as written, {params} unexpanded;
+                              NULL: name (not stored) */
+    double x;              /* scanned parameter's numeric value; NaN none */
+    plumb_sample_t *samples;
+    size_t n_samples, samples_cap;
+} plumb_run_t;
+
+/* A session is one invocation of plumb: its environment and its runs. */
+typedef struct {
+    int64_t id;            /* store id; 0 until stored */
+    plumb_env_t env;
+    char *invocation;      /* the command line of plumb itself */
+    char *git_commit;      /* of the measured code; NULL outside git */
+    char *scan_param;      /* name of the parameter fitted over; NULL */
+    char *counters;        /* which hardware counters were read, or why
+                              none could be */
+    int partial;           /* 1 when interrupted before its end */
+    uint64_t seed;
+    int64_t overhead_ns;   /* harness overhead per run (included) */
+    plumb_run_t *runs;
+    size_t n_runs, runs_cap;
+} plumb_session_t;
+
+/* A new empty session; NULL when out of memory. */
+PLUMB_API plumb_session_t *plumb_session_new(void);
+PLUMB_API void plumb_session_free(plumb_session_t *s);
+/* Appends a run (copies name and command); *run points into s->runs and is
+ * valid until the next add. baseline -1, series = its index, x NaN. */
+PLUMB_API int plumb_session_add_run(plumb_session_t *s, const char *name,
+                                    const char *command, plumb_run_t **run);
+PLUMB_API int plumb_run_add_param(plumb_run_t *run, const char *name,
+                                  const char *value);
+PLUMB_API int plumb_run_add_sample(plumb_run_t *run,
+                                   const plumb_sample_t *sample);
+/* Appends a copy of `src` (from another session) to s, samples and all;
+ * the copy's baseline is -1 and its series its own index. */
+PLUMB_API int plumb_session_copy_run(plumb_session_t *s,
+                                     const plumb_run_t *src,
+                                     plumb_run_t **run);
+/* The available values of one metric over the run's samples, as doubles in
+ * a new array the caller frees; *n may be 0 (and *values NULL). */
+PLUMB_API int plumb_run_values(const plumb_run_t *run, plumb_metric_t m,
+                               double **values, size_t *n);
+/* Sets a string field (free()ing the old value); value may be NULL. */
+PLUMB_API int plumb_set_string(char **field, const char *value);
+
+/* ---- analysis ----------------------------------------------------------- */
+
+typedef struct {
+    int measured[PLUMB_METRIC_COUNT];  /* 1 when the metric has values */
+    plumb_summary_t summary[PLUMB_METRIC_COUNT];
+    size_t failures;                   /* samples that did not exit 0 */
+} plumb_run_stats_t;
+
+/* The metrics on which a candidate gets a verdict against its baseline. */
+#define PLUMB_VERDICT_METRICS                                                 \
+    { PLUMB_METRIC_WALL, PLUMB_METRIC_CPU, PLUMB_METRIC_MAX_RSS,              \
+      PLUMB_METRIC_WCHAR }
+#define PLUMB_N_VERDICT_METRICS 4
+
+typedef struct {
+    size_t baseline, candidate;        /* run indices */
+    int compared[PLUMB_N_VERDICT_METRICS];
+    plumb_comparison_t cmp[PLUMB_N_VERDICT_METRICS];
+} plumb_pair_t;
+
+typedef struct {
+    int series;
+    size_t first_run;                  /* a run of the series, for its name */
+    double n_lo, n_hi;
+    plumb_fit_t fit;
+} plumb_series_fit_t;
+
+typedef struct {
+    size_t fit_a, fit_b;               /* indices into fits */
+    double n;                          /* where the fitted curves cross */
+} plumb_crossover_t;
+
+typedef struct {
+    plumb_compare_opts_t opts;
+    plumb_run_stats_t *runs;           /* one per session run */
+    size_t n_runs;
+    plumb_pair_t *pairs;
+    size_t n_pairs;
+    plumb_series_fit_t *fits;
+    size_t n_fits;
+    plumb_crossover_t *crossovers;
+    size_t n_crossovers;
+    char **warnings;                   /* sentences for the user */
+    size_t n_warnings;
+} plumb_analysis_t;
+
+/* Analyses a session: statistics per run, every run against its baseline,
+ * complexity fits per series over session->scan_param, crossovers against
+ * the baseline's series, and warnings (variance, resolution, load, CPU
+ * governor, outliers, failures). The caller frees *out. */
+PLUMB_API int plumb_analysis_new(const plumb_session_t *s,
+                                 const plumb_compare_opts_t *opts,
+                                 plumb_analysis_t **out);
+PLUMB_API void plumb_analysis_free(plumb_analysis_t *a);
+
+/* ---- benchmarking ------------------------------------------------------- */
+
+typedef enum {
+    PLUMB_SCHEDULE_BLOCKS,     /* every round runs each command once, in a
+                                  seeded random order */
+    PLUMB_SCHEDULE_INTERLEAVE, /* A B A B ... */
+    PLUMB_SCHEDULE_SEQUENTIAL  /* all of A, then all of B */
+} plumb_schedule_t;
+
+typedef struct {
+    size_t runs_done, runs_total; /* total is an estimate until known */
+    int64_t elapsed_ns, eta_ns;   /* eta -1 while unknown */
+    const char *current;          /* name of the run in progress */
+} plumb_progress_t;
+
+typedef void (*plumb_progress_fn)(const plumb_progress_t *p, void *data);
+
+typedef struct {
+    unsigned warmup;        /* runs per command before measuring; 1 */
+    unsigned min_runs;      /* 10 */
+    unsigned max_runs;      /* 0: no cap */
+    unsigned runs;          /* fixed count; 0: decided by min_runs/budget */
+    double budget_s;        /* measuring time per command to reach; 3 */
+    int64_t timeout_ns;     /* per run; 0 none */
+    int ignore_failure;
+    int show_output;
+    plumb_schedule_t schedule;
+    uint64_t seed;
+    plumb_shell_mode_t shell_mode;
+    const char *shell;      /* NULL: sh */
+    const char *prepare;    /* before every run, not timed; or NULL */
+    const char *setup;      /* before the first run of each command */
+    const char *cleanup;    /* after the last run of each command */
+    const char *compare_param; /* compare a parameter's values; or NULL */
+    const char *baseline;   /* name (or compare_param value) of the
+                               baseline; NULL: the first */
+    const char *invocation; /* plumb's own command line, for the record */
+    plumb_progress_fn progress;
+    void *progress_data;
+    const volatile sig_atomic_t *cancel;
+} plumb_bench_opts_t;
+
+/* What went wrong when plumb_bench_run fails. */
+typedef struct {
+    int err;                /* the PLUMB_E* code */
+    const char *phase;      /* "run", "warmup", "prepare", "setup", ... */
+    char *run_name;
+    char *command;
+    char *program;          /* for NOENT/EXEC: the program not started */
+    int exit_code, term_signal, timed_out;
+    char stderr_tail[2048];
+} plumb_bench_failure_t;
+
+typedef struct plumb_bench plumb_bench_t;
+
+PLUMB_API void plumb_bench_opts_init(plumb_bench_opts_t *opts);
+/* Copies opts (strings too). The caller frees *out. */
+PLUMB_API int plumb_bench_new(const plumb_bench_opts_t *opts,
+                              plumb_bench_t **out);
+PLUMB_API void plumb_bench_free(plumb_bench_t *b);
+/* Adds a command template; name NULL labels it with the command. */
+PLUMB_API int plumb_bench_add_command(plumb_bench_t *b, const char *name,
+                                      const char *command);
+/* Adds a parameter and its values, substituted for {name}. */
+PLUMB_API int plumb_bench_add_param(plumb_bench_t *b, const char *name,
+                                    size_t n_values,
+                                    const char *const *values);
+/* Measures every command (for every parameter combination). On success,
+ * and on PLUMB_ECANCELED (then marked partial), *out receives the session,
+ * which the caller frees. On other errors nothing is returned and
+ * plumb_bench_failure() says what failed. */
+PLUMB_API int plumb_bench_run(plumb_bench_t *b, plumb_session_t **out);
+PLUMB_API const plumb_bench_failure_t *
+plumb_bench_failure(const plumb_bench_t *b);
+
+/* ---- store -------------------------------------------------------------- */
+
+/* Persistent history in SQLite. Each session is written in one transaction,
+ * so an interrupted write leaves nothing behind. */
+typedef struct plumb_store plumb_store_t;
+
+/* The store path: `path` if given, else $PLUMB_STORE, else
+ * .plumb/plumb.db. Static or borrowed; not to be freed. */
+PLUMB_API const char *plumb_store_default_path(const char *path);
+/* Opens or creates the store at `path` (creating its directory), migrating
+ * an older schema. PLUMB_ESCHEMA when a newer plumb wrote it, PLUMB_ESTORE
+ * when it is not a plumb store or cannot be opened; plumb_store_errmsg
+ * then says why. *out is set (for errmsg) even on failure: always close it. */
+PLUMB_API int plumb_store_open(const char *path, plumb_store_t **out);
+PLUMB_API void plumb_store_close(plumb_store_t *st);
+/* Details of the last error; never NULL. */
+PLUMB_API const char *plumb_store_errmsg(const plumb_store_t *st);
+PLUMB_API int plumb_store_schema_version(plumb_store_t *st);
+/* Saves a session, its runs and samples; sets s->id and each run's id. */
+PLUMB_API int plumb_store_save(plumb_store_t *st, plumb_session_t *s);
+/* Loads run `run_id` into a new session holding that run only, with the
+ * environment of the session that measured it. PLUMB_ENOTFOUND if absent. */
+PLUMB_API int plumb_store_load_run(plumb_store_t *st, int64_t run_id,
+                                   plumb_session_t **out);
+
+typedef struct {
+    int64_t run_id, session_id;
+    int64_t created_ns;
+    char *name, *command;
+    size_t n_samples;
+    double median_wall_ns;
+    int partial;
+} plumb_run_info_t;
+
+/* The newest `limit` runs (0: all), newest first. Free with
+ * plumb_run_info_free. */
+PLUMB_API int plumb_store_list(plumb_store_t *st, size_t limit,
+                               plumb_run_info_t **out, size_t *n);
+PLUMB_API void plumb_run_info_free(plumb_run_info_t *infos, size_t n);
+
+/* ---- reports ------------------------------------------------------------ */
+
+typedef enum {
+    PLUMB_FORMAT_TEXT,
+    PLUMB_FORMAT_MARKDOWN,
+    PLUMB_FORMAT_JSON,
+    PLUMB_FORMAT_CSV
+} plumb_format_t;
+
+typedef struct {
+    int color;   /* ANSI colour in text */
+    int verbose; /* every metric, not only the headline ones */
+} plumb_report_opts_t;
+
+/* Renders a session and its analysis; *out is a new string the caller
+ * frees. JSON follows docs/json.md (schema_version). */
+PLUMB_API int plumb_report_render(const plumb_session_t *s,
+                                  const plumb_analysis_t *a,
+                                  plumb_format_t format,
+                                  const plumb_report_opts_t *opts,
+                                  char **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PLUMB_H */

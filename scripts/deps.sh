@@ -1,0 +1,30 @@
+#!/bin/sh
+# deps.sh: install, with apt-get, the Debian packages plumb builds, tests and
+# benchmarks with, when any is missing. Safe to run again: it only installs
+# what dpkg does not already have.
+set -eu
+
+packages="gcc make pkg-config libsqlite3-dev libjansson-dev libcmocka-dev \
+valgrind python3 python3-pytest hyperfine git clang libclang-rt-14-dev"
+
+missing=""
+for p in $packages; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "plumb: installing missing packages:$missing" >&2
+if [ "$(id -u)" -eq 0 ]; then
+    sudo=""
+elif command -v sudo >/dev/null 2>&1; then
+    sudo="sudo"
+else
+    echo "plumb: need root to install:$missing" >&2
+    echo "plumb: run as root: apt-get install -y$missing" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,100 @@
+/* cli.h: what the subcommands of the plumb tool share. The CLI translates
+ * arguments into library calls and results into text and exit codes; it
+ * holds no measuring or statistical logic of its own. */
+#ifndef PLUMB_CLI_H
+#define PLUMB_CLI_H
+
+#include <signal.h>
+#include <stdio.h>
+
+#include "plumb.h"
+
+/* Exit codes. */
+enum {
+    CLI_OK = 0,
+    CLI_FAILED = 1,      /* a measured command or the store failed */
+    CLI_USAGE = 2,       /* the user's arguments are wrong */
+    CLI_INTERRUPTED = 130
+};
+
+/* Set by SIGINT/SIGTERM once cli_catch_interrupts() ran. */
+extern volatile sig_atomic_t cli_interrupted;
+void cli_catch_interrupts(void);
+
+/* "plumb: error: ..." on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Colour choice: "auto" (a TTY without NO_COLOR), "always", "never". */
+int cli_color_wanted(const char *mode, FILE *stream);
+
+/* Parses a whole non-negative number / a number; 0 on success. */
+int cli_parse_uint(const char *text, unsigned *out);
+int cli_parse_double(const char *text, double *out);
+int cli_parse_u64(const char *text, uint64_t *out);
+/* "5%", "5" (percent) into a fraction 0.05. */
+int cli_parse_percent(const char *text, double *out);
+
+/* Opens the store at the path the user chose (or the default); prints the
+ * error and returns NULL when it cannot. */
+plumb_store_t *cli_open_store(const char *path);
+
+/* Options shared by subcommands that analyse and export. */
+typedef struct {
+    const char *json, *markdown, *csv; /* export paths; "-" is stdout */
+    const char *color;
+    int verbose;
+    plumb_compare_opts_t compare;
+} cli_output_t;
+
+void cli_output_init(cli_output_t *out);
+/* Handles one of the shared output options; returns 1 if it was one, 0 if
+ * not, -1 on a bad value (error printed). */
+int cli_output_option(cli_output_t *out, int opt, const char *arg);
+/* Analyses the session, prints the text report to stdout and writes the
+ * exports. Returns a CLI exit code. */
+int cli_output_session(const plumb_session_t *s, const cli_output_t *out);
+
+#define CLI_OUTPUT_OPTION_HELP                                                \
+    "      --alpha A               significance level (0.05)\n"           \
+    "      --min-effect PCT        smallest change that counts, in %% "   \
+    "(1)\n"                                                               \
+    "      --seed N                bootstrap and schedule seed\n"         \
+    "      --export-json FILE      write JSON (docs/json.md); - for "     \
+    "stdout\n"                                                            \
+    "      --export-markdown FILE  write a Markdown summary\n"            \
+    "      --export-csv FILE       write one CSV row per run\n"           \
+    "      --color WHEN            auto, always or never (NO_COLOR is "   \
+    "respected)\n"                                                        \
+    "  -v, --verbose               every metric's statistics\n"
+
+/* getopt_long codes of the shared options (beyond any char). */
+enum {
+    OPT_ALPHA = 1000,
+    OPT_MIN_EFFECT,
+    OPT_SEED,
+    OPT_EXPORT_JSON,
+    OPT_EXPORT_MARKDOWN,
+    OPT_EXPORT_CSV,
+    OPT_COLOR,
+    OPT_STORE,
+    OPT_FIRST_LOCAL /* subcommands number their own options from here */
+};
+
+#define CLI_OUTPUT_LONG_OPTIONS                                               \
+    {"alpha", required_argument, NULL, OPT_ALPHA},                            \
+        {"min-effect", required_argument, NULL, OPT_MIN_EFFECT},              \
+        {"seed", required_argument, NULL, OPT_SEED},                          \
+        {"export-json", required_argument, NULL, OPT_EXPORT_JSON},            \
+        {"export-markdown", required_argument, NULL, OPT_EXPORT_MARKDOWN},    \
+        {"export-csv", required_argument, NULL, OPT_EXPORT_CSV},              \
+        {"color", required_argument, NULL, OPT_COLOR},                        \
+        {"verbose", no_argument, NULL, 'v'},                                  \
+        {"store", required_argument, NULL, OPT_STORE}
+
+int cli_bench(int argc, char **argv);
+int cli_runs(int argc, char **argv);
+int cli_show(int argc, char **argv);
+int cli_compare(int argc, char **argv);
+
+#endif

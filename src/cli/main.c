@@ -1,0 +1,48 @@
+/* main.c: the plumb tool's entry point; it only dispatches to the
+ * subcommands. */
+#include "cli/cli.h"
+
+#include <string.h>
+
+static const char usage[] =
+    "usage: plumb COMMAND [options]\n"
+    "\n"
+    "Commands:\n"
+    "  bench CMD [CMD...]   measure commands and compare them with the "
+    "first\n"
+    "  runs                 list stored runs\n"
+    "  show ID              print one stored run\n"
+    "  compare ID ID        compare two stored runs (baseline first)\n"
+    "\n"
+    "Run 'plumb COMMAND --help' for a command's options.\n"
+    "Results are stored in .plumb/plumb.db (or --store PATH, or "
+    "$PLUMB_STORE).\n";
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return CLI_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        fputs(usage, stdout);
+        return CLI_OK;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("plumb %s (JSON schema %d)\n", PLUMB_VERSION,
+               PLUMB_JSON_SCHEMA_VERSION);
+        return CLI_OK;
+    }
+    if (!strcmp(cmd, "bench"))
+        return cli_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "runs"))
+        return cli_runs(argc - 1, argv + 1);
+    if (!strcmp(cmd, "show"))
+        return cli_show(argc - 1, argv + 1);
+    if (!strcmp(cmd, "compare"))
+        return cli_compare(argc - 1, argv + 1);
+    cli_error("unknown command '%s'; the commands are bench, runs, show and "
+              "compare (plumb --help)", cmd);
+    return CLI_USAGE;
+}

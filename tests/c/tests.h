@@ -1,0 +1,18 @@
+/* tests.h: what every C test file includes: cmocka and the group list. */
+#ifndef PLUMB_TESTS_H
+#define PLUMB_TESTS_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "plumb.h"
+
+#define TEST_GROUP(name) int test_##name##_run(void);
+#include "test_list.h"
+#undef TEST_GROUP
+
+#endif
