@@ -123,7 +123,9 @@ static int fit_series(const plumb_session_t *s, plumb_analysis_t *a)
         double lo = INFINITY, hi = -INFINITY;
         for (size_t j = i; j < s->n_runs; j++) {
             const plumb_run_t *run = &s->runs[j];
-            if (run->series != series || isnan(run->x))
+            /* no growth law takes n <= 0 (log 0): such sizes (--param
+             * n=0,10,...) are left out of the fit */
+            if (run->series != series || !(run->x > 0))
                 continue;
             lo = fmin(lo, run->x);
             hi = fmax(hi, run->x);
@@ -137,7 +139,9 @@ static int fit_series(const plumb_session_t *s, plumb_analysis_t *a)
         }
         plumb_series_fit_t *f = &a->fits[a->n_fits];
         int fit_err = plumb_complexity_fit(xs, ts, count, &f->fit);
-        if (fit_err == PLUMB_ETOOFEW)
+        /* too few sizes, or a median of 0 at some size (a shell run whose
+         * start-up was all of it): this series has no fit */
+        if (fit_err == PLUMB_ETOOFEW || fit_err == PLUMB_EINVAL)
             continue;
         if (fit_err) {
             err = fit_err;
@@ -192,25 +196,40 @@ static int find_crossovers(const plumb_session_t *s, plumb_analysis_t *a)
 typedef struct {
     char names[768];
     size_t count;
+    int full; /* a run was left out, and ", ..." ends the list */
 } run_list_t;
 
 static void list_run(run_list_t *l, const char *name, const char *detail)
 {
+    static const char more[] = ", ...";
+    char entry[sizeof l->names];
     size_t at = strlen(l->names);
-    if (at + 8 >= sizeof l->names)
+    if (l->full)
         return;
-    snprintf(l->names + at, sizeof l->names - at, "%s%s%s%s%s",
-             l->count ? ", " : "", name, *detail ? " (" : "", detail,
-             *detail ? ")" : "");
-    if (strlen(l->names) + 8 >= sizeof l->names)
-        strcpy(l->names + sizeof l->names - 8, ", ...");
+    snprintf(entry, sizeof entry, "%s%s%s%s%s", l->count ? ", " : "", name,
+             *detail ? " (" : "", detail, *detail ? ")" : "");
     l->count++;
+    /* Whole entries only, keeping room for `more`: a name cut short would
+     * name a run that does not exist. The first goes in even cut short, so
+     * that the list names at least one run. */
+    size_t room = sizeof l->names - sizeof more - at;
+    size_t len = strlen(entry);
+    if (len > room) {
+        l->full = 1;
+        if (at > 0) {
+            strcpy(l->names + at, more);
+            return;
+        }
+        len = room;
+    }
+    memcpy(l->names + at, entry, len);
+    strcpy(l->names + at + len, l->full ? more : "");
 }
 
 static int warn_about_runs(const plumb_session_t *s, plumb_analysis_t *a)
 {
-    run_list_t noisy = {"", 0}, outliers = {"", 0}, short_runs = {"", 0},
-               failed = {"", 0};
+    run_list_t noisy = {"", 0, 0}, outliers = {"", 0, 0},
+               short_runs = {"", 0, 0}, failed = {"", 0, 0};
     char detail[64];
     for (size_t i = 0; i < s->n_runs; i++) {
         const plumb_run_t *run = &s->runs[i];

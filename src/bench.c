@@ -245,7 +245,8 @@ static int fail(plumb_bench_t *b, int err, const char *phase,
     return err;
 }
 
-/* Parses text and resolves its program once, so runs do not search PATH. */
+/* Parses text and resolves its program once, so runs do not search PATH.
+ * A program that cannot be found is named in the failure. */
 static int prepare_command(plumb_bench_t *b, const char *text,
                            plumb_command_t **parsed, char ***argv_out)
 {
@@ -262,6 +263,7 @@ static int prepare_command(plumb_bench_t *b, const char *text,
         return PLUMB_ENOMEM;
     if ((err = plumb_proc_which(argv[0], &copy[0])) != 0) {
         free(copy);
+        plumb_set_string(&b->failure.program, argv[0]);
         return err;
     }
     for (size_t i = 1; i < argc; i++)
@@ -620,13 +622,8 @@ static int setup_cases(plumb_bench_t *b, plumb_session_t *s)
     for (size_t i = 0; i < b->n_cases && !err; i++) {
         bench_case_t *c = &b->cases[i];
         err = prepare_command(b, c->text, &c->parsed, &c->argv);
-        if (err) {
-            fail(b, err, "run", NULL, c->text, NULL, NULL);
-            if (c->parsed)
-                plumb_set_string(&b->failure.program,
-                                 plumb_command_argv(c->parsed)[0]);
-            return err;
-        }
+        if (err)
+            return fail(b, err, "run", NULL, c->text, NULL, NULL);
     }
     if ((err = build_session(b, s)) != 0)
         return err;

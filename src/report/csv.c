@@ -63,43 +63,6 @@ static void put_size(plumb__buf_t *b, size_t v)
     plumb__buf_printf(b, ",%zu", v);
 }
 
-/* The union of parameter names over all runs, in order of first use. The
- * names point into the session; the caller frees the array. */
-static int param_columns(const plumb_session_t *s, const char ***names,
-                         size_t *n)
-{
-    size_t total = 0, count = 0;
-    for (size_t i = 0; i < s->n_runs; i++)
-        total += s->runs[i].n_params;
-    *names = NULL;
-    *n = 0;
-    if (total == 0)
-        return 0;
-    const char **cols = malloc(total * sizeof *cols);
-    if (!cols)
-        return PLUMB_ENOMEM;
-    for (size_t i = 0; i < s->n_runs; i++)
-        for (size_t p = 0; p < s->runs[i].n_params; p++) {
-            const char *name = s->runs[i].param_names[p];
-            size_t k = 0;
-            while (k < count && strcmp(cols[k], name) != 0)
-                k++;
-            if (k == count)
-                cols[count++] = name;
-        }
-    *names = cols;
-    *n = count;
-    return 0;
-}
-
-static const char *param_value(const plumb_run_t *run, const char *name)
-{
-    for (size_t p = 0; p < run->n_params; p++)
-        if (strcmp(run->param_names[p], name) == 0)
-            return run->param_values[p];
-    return NULL;
-}
-
 /* The wall-time comparison of run i against its baseline, or NULL. */
 static const plumb_comparison_t *wall_comparison(const plumb_analysis_t *a,
                                                  size_t i)
@@ -115,18 +78,6 @@ static const plumb_comparison_t *wall_comparison(const plumb_analysis_t *a,
     return NULL;
 }
 
-static const char *wall_verdict(plumb_verdict_t v)
-{
-    switch (v) {
-    case PLUMB_VERDICT_LOWER:
-        return "faster";
-    case PLUMB_VERDICT_HIGHER:
-        return "slower";
-    default:
-        return "no significant difference";
-    }
-}
-
 /* The median of metric m, or NaN when it was not measured. */
 static double median_of(const plumb_run_stats_t *st, plumb_metric_t m)
 {
@@ -138,21 +89,14 @@ static void put_run(plumb__buf_t *b, const plumb_session_t *s,
                     size_t n_params)
 {
     const plumb_run_t *run = &s->runs[i];
-    const plumb_run_stats_t *st = i < a->n_runs ? &a->runs[i] : NULL;
-    size_t failures = 0;
-    if (st) {
-        failures = st->failures;
-    } else {
-        for (size_t k = 0; k < run->n_samples; k++)
-            failures += !plumb_sample_ok(&run->samples[k]);
-    }
+    const plumb_run_stats_t *st = plumb__report_run_stats(a, i);
 
     put_field(b, run->name, 1);
     put_field(b, run->command, 0);
     for (size_t p = 0; p < n_params; p++)
-        put_field(b, param_value(run, params[p]), 0);
+        put_field(b, plumb__report_param_value(run, params[p]), 0);
     put_size(b, run->n_samples);
-    put_size(b, failures);
+    put_size(b, plumb__report_failures(run, st));
 
     static const plumb_summary_t none = {
         0, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, 0};
@@ -180,7 +124,7 @@ static void put_run(plumb__buf_t *b, const plumb_session_t *s,
         put_number(b, c->ci_low);
         put_number(b, c->ci_high);
         put_number(b, c->p_value);
-        put_field(b, wall_verdict(c->verdict), 0);
+        put_field(b, plumb__report_verdict_word(c), 0);
     } else {
         plumb__buf_puts(b, ",,,,,");
     }
@@ -193,7 +137,7 @@ int plumb__report_csv(const plumb_session_t *s, const plumb_analysis_t *a,
     (void)o;
     const char **params;
     size_t n_params;
-    int err = param_columns(s, &params, &n_params);
+    int err = plumb__report_param_columns(s, &params, &n_params);
     if (err)
         return err;
 

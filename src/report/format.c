@@ -1,5 +1,8 @@
-/* format.c: the number formatting every renderer shares (units, p-values,
- * verdict words), so a figure reads the same in text, Markdown and CSV. */
+/* format.c: what every renderer shares, so that a figure reads the same in
+ * text, Markdown, JSON and CSV: the number formatting (units, p-values,
+ * verdict words) and the reading of a session and its analysis (a run's
+ * statistics and failures, the parameter columns, the name of a series).
+ * The layout of each format is its renderer's. */
 #include "report/report.h"
 
 #include <math.h>
@@ -139,6 +142,16 @@ void plumb__format_p(double p, char *out, size_t size)
         snprintf(out, size, "p=%.3f", p);
 }
 
+void plumb__format_scan_value(double n, char *out, size_t size)
+{
+    /* %g would write a scan up to a million as "1e+06", and a crossover
+     * at 1234.5 as "1.23e+03" */
+    if (!isfinite(n) || fabs(n) >= 100 || n == floor(n))
+        snprintf(out, size, "%.0f", n);
+    else
+        snprintf(out, size, "%.3g", n);
+}
+
 int plumb__verdict_words(const plumb_comparison_t *c, const char **words,
                          double *factor, double *lo, double *hi)
 {
@@ -170,4 +183,81 @@ int plumb__verdict_words(const plumb_comparison_t *c, const char **words,
         *hi = 1 / c->ci_low;
     }
     return 1;
+}
+
+const plumb_run_stats_t *plumb__report_run_stats(const plumb_analysis_t *a,
+                                                 size_t i)
+{
+    return i < a->n_runs ? &a->runs[i] : NULL;
+}
+
+size_t plumb__report_failures(const plumb_run_t *run,
+                              const plumb_run_stats_t *st)
+{
+    if (st)
+        return st->failures;
+    size_t failures = 0;
+    for (size_t k = 0; k < run->n_samples; k++)
+        failures += !plumb_sample_ok(&run->samples[k]);
+    return failures;
+}
+
+int plumb__report_param_columns(const plumb_session_t *s, const char ***names,
+                                size_t *n)
+{
+    size_t total = 0, count = 0;
+    for (size_t i = 0; i < s->n_runs; i++)
+        total += s->runs[i].n_params;
+    *names = NULL;
+    *n = 0;
+    if (total == 0)
+        return 0;
+    const char **cols = malloc(total * sizeof *cols);
+    if (!cols)
+        return PLUMB_ENOMEM;
+    for (size_t i = 0; i < s->n_runs; i++)
+        for (size_t p = 0; p < s->runs[i].n_params; p++) {
+            const char *name = s->runs[i].param_names[p];
+            size_t k = 0;
+            while (k < count && strcmp(cols[k], name) != 0)
+                k++;
+            if (k == count)
+                cols[count++] = name;
+        }
+    *names = cols;
+    *n = count;
+    return 0;
+}
+
+const char *plumb__report_param_value(const plumb_run_t *run,
+                                      const char *name)
+{
+    for (size_t p = 0; p < run->n_params; p++)
+        if (strcmp(run->param_names[p], name) == 0)
+            return run->param_values[p];
+    return NULL;
+}
+
+const char *plumb__report_series_name(const plumb_run_t *run)
+{
+    return run->series_name ? run->series_name : run->name;
+}
+
+const char *plumb__report_verdict_word(const plumb_comparison_t *c)
+{
+    int is_time = plumb_metric_unit(c->metric) == PLUMB_UNIT_NS;
+    switch (c->verdict) {
+    case PLUMB_VERDICT_LOWER:
+        return is_time ? "faster" : "less";
+    case PLUMB_VERDICT_HIGHER:
+        return is_time ? "slower" : "more";
+    default:
+        return "no significant difference";
+    }
+}
+
+double plumb__report_level_percent(const plumb_analysis_t *a)
+{
+    double level = a->opts.level;
+    return level > 0 && level < 1 ? 100 * level : 95;
 }

@@ -162,22 +162,6 @@ static const char *verdict_code(plumb_verdict_t v)
     }
 }
 
-/* "faster"/"slower" for times, "less"/"more" for other metrics, as
- * plumb__verdict_words reads them; the schema's own spelling, so that
- * readers can match on it. */
-static const char *verdict_word(const plumb_comparison_t *c)
-{
-    int is_time = plumb_metric_unit(c->metric) == PLUMB_UNIT_NS;
-    switch (c->verdict) {
-    case PLUMB_VERDICT_LOWER:
-        return is_time ? "faster" : "less";
-    case PLUMB_VERDICT_HIGHER:
-        return is_time ? "slower" : "more";
-    default:
-        return "no significant difference";
-    }
-}
-
 static const char *run_name(const plumb_session_t *s, size_t i)
 {
     return i < s->n_runs ? s->runs[i].name : NULL;
@@ -308,14 +292,7 @@ static json_t *run_json(const plumb_session_t *s, const plumb_analysis_t *a,
                         size_t i)
 {
     const plumb_run_t *run = &s->runs[i];
-    const plumb_run_stats_t *st = i < a->n_runs ? &a->runs[i] : NULL;
-    size_t failures = 0;
-    if (st) {
-        failures = st->failures;
-    } else {
-        for (size_t k = 0; k < run->n_samples; k++)
-            failures += !plumb_sample_ok(&run->samples[k]);
-    }
+    const plumb_run_stats_t *st = plumb__report_run_stats(a, i);
 
     json_t *o = json_object();
     if (!o)
@@ -334,7 +311,7 @@ static json_t *run_json(const plumb_session_t *s, const plumb_analysis_t *a,
     failed |= put(o, "series", json_integer(run->series));
     failed |= put(o, "x", json_number(run->x));
     failed |= put(o, "n_samples", json_size(run->n_samples));
-    failed |= put(o, "failures", json_size(failures));
+    failed |= put(o, "failures", json_size(plumb__report_failures(run, st)));
     failed |= put(o, "statistics", statistics_json(st));
 
     json_t *samples = json_array();
@@ -366,7 +343,7 @@ static json_t *comparison_json(const plumb_session_t *s,
     failed |= put(o, "p_value", json_number(c->p_value));
     failed |= put(o, "u", json_number(c->u));
     failed |= put(o, "exact", json_boolean(c->exact));
-    failed |= put(o, "verdict", json_string(verdict_word(c)));
+    failed |= put(o, "verdict", json_string(plumb__report_verdict_word(c)));
     failed |= put(o, "verdict_code", json_string(verdict_code(c->verdict)));
     return finish(o, failed);
 }

@@ -74,11 +74,6 @@ static void format_range(double lo, double hi, plumb_unit_t unit,
              *unit_text ? " " : "", unit_text);
 }
 
-static const plumb_run_stats_t *stats_of(const plumb_analysis_t *a, size_t i)
-{
-    return i < a->n_runs ? &a->runs[i] : NULL;
-}
-
 /* A cell with the median of metric m, or "n/a". */
 static void put_median_cell(plumb__buf_t *b, const plumb_run_stats_t *st,
                             plumb_metric_t m)
@@ -88,13 +83,6 @@ static void put_median_cell(plumb__buf_t *b, const plumb_run_stats_t *st,
         plumb__format_value(st->summary[m].median, plumb_metric_unit(m), text,
                             sizeof text);
     plumb__buf_printf(b, " %s |", text);
-}
-
-/* The confidence level asked for, in percent, for the column heading. */
-static double level_percent(const plumb_analysis_t *a)
-{
-    double level = a->opts.level;
-    return level > 0 && level < 1 ? 100 * level : 95;
 }
 
 /* ---- sections ----------------------------------------------------------- */
@@ -127,49 +115,12 @@ static void put_heading(plumb__buf_t *b, const plumb_session_t *s)
         plumb__buf_puts(b, "> **Interrupted:** these results are partial.\n\n");
 }
 
-/* The union of parameter names over all runs, in order of first use; the
- * names point into the session, the caller frees the array. */
-static int param_columns(const plumb_session_t *s, const char ***names,
-                         size_t *n)
-{
-    size_t total = 0, count = 0;
-    for (size_t i = 0; i < s->n_runs; i++)
-        total += s->runs[i].n_params;
-    *names = NULL;
-    *n = 0;
-    if (total == 0)
-        return 0;
-    const char **cols = malloc(total * sizeof *cols);
-    if (!cols)
-        return PLUMB_ENOMEM;
-    for (size_t i = 0; i < s->n_runs; i++)
-        for (size_t p = 0; p < s->runs[i].n_params; p++) {
-            const char *name = s->runs[i].param_names[p];
-            size_t k = 0;
-            while (k < count && strcmp(cols[k], name) != 0)
-                k++;
-            if (k == count)
-                cols[count++] = name;
-        }
-    *names = cols;
-    *n = count;
-    return 0;
-}
-
-static const char *param_value(const plumb_run_t *run, const char *name)
-{
-    for (size_t p = 0; p < run->n_params; p++)
-        if (strcmp(run->param_names[p], name) == 0)
-            return run->param_values[p];
-    return NULL;
-}
-
 static void put_run_row(plumb__buf_t *b, const plumb_session_t *s,
                         const plumb_analysis_t *a, size_t i,
                         const char **params, size_t n_params)
 {
     const plumb_run_t *run = &s->runs[i];
-    const plumb_run_stats_t *st = stats_of(a, i);
+    const plumb_run_stats_t *st = plumb__report_run_stats(a, i);
 
     plumb__buf_puts(b, "| ");
     put_escaped(b, run->name);
@@ -181,17 +132,11 @@ static void put_run_row(plumb__buf_t *b, const plumb_session_t *s,
     plumb__buf_puts(b, " |");
     for (size_t p = 0; p < n_params; p++) {
         plumb__buf_puts(b, " ");
-        put_escaped(b, param_value(run, params[p]));
+        put_escaped(b, plumb__report_param_value(run, params[p]));
         plumb__buf_puts(b, " |");
     }
 
-    size_t failures = 0;
-    if (st) {
-        failures = st->failures;
-    } else {
-        for (size_t k = 0; k < run->n_samples; k++)
-            failures += !plumb_sample_ok(&run->samples[k]);
-    }
+    size_t failures = plumb__report_failures(run, st);
     plumb__buf_printf(b, " %zu", run->n_samples);
     if (failures)
         plumb__buf_printf(b, " (%zu failed)", failures);
@@ -213,7 +158,7 @@ static void put_run_row(plumb__buf_t *b, const plumb_session_t *s,
         /* An interval from few samples covers less than the level asked
          * for; say how much it does cover. */
         if (isfinite(w->median_ci_level) &&
-            w->median_ci_level * 100 < level_percent(a) - 1e-9)
+            w->median_ci_level * 100 < plumb__report_level_percent(a) - 1e-9)
             plumb__buf_printf(b, " (%.0f%%)", w->median_ci_level * 100);
         plumb__buf_printf(b, " | %s ± %s | %s |", mean, sd, range);
     }
@@ -228,7 +173,7 @@ static int put_runs_table(plumb__buf_t *b, const plumb_session_t *s,
 {
     const char **params;
     size_t n_params;
-    int err = param_columns(s, &params, &n_params);
+    int err = plumb__report_param_columns(s, &params, &n_params);
     if (err)
         return err;
 
@@ -241,7 +186,7 @@ static int put_runs_table(plumb__buf_t *b, const plumb_session_t *s,
     plumb__buf_printf(b,
                       " Runs | Median | %g%% CI of median | Mean ± σ |"
                       " Min … Max | User | Sys | Max RSS |\n",
-                      level_percent(a));
+                      plumb__report_level_percent(a));
     plumb__buf_puts(b, "|:---|");
     for (size_t p = 0; p < n_params; p++)
         plumb__buf_puts(b, "---:|");
@@ -274,6 +219,13 @@ static void put_comparison(plumb__buf_t *b, const plumb_session_t *s,
     int is_time = plumb_metric_unit(c->metric) == PLUMB_UNIT_NS;
     char p_text[32];
     plumb__format_p(c->p_value, p_text, sizeof p_text);
+    /* "faster" and "less memory" say what they measure; "fewer" needs the
+     * metric's name, and a time other than wall time says which it is. */
+    const char *after_words = "", *after_name = "";
+    if (!is_time && c->metric != PLUMB_METRIC_MAX_RSS)
+        after_words = plumb_metric_label(c->metric);
+    else if (is_time && c->metric != PLUMB_METRIC_WALL)
+        after_name = plumb_metric_label(c->metric);
 
     plumb__buf_puts(b, "- ");
     put_name(b, s, pair->candidate);
@@ -282,8 +234,9 @@ static void put_comparison(plumb__buf_t *b, const plumb_session_t *s,
                           plumb_metric_label(c->metric));
         put_name(b, s, pair->baseline);
         if (has_ratio)
-            plumb__buf_printf(b, " (%.2f× %s [%.2f, %.2f], %s)\n", factor,
-                              words, lo, hi, p_text);
+            plumb__buf_printf(b, " (%.2f× %s%s%s [%.2f, %.2f], %s)\n",
+                              factor, words, *after_words ? " " : "",
+                              after_words, lo, hi, p_text);
         else
             plumb__buf_printf(b, " (%s)\n", p_text);
         return;
@@ -292,13 +245,6 @@ static void put_comparison(plumb__buf_t *b, const plumb_session_t *s,
     const char *verb = is_time ? "is"
                        : c->metric == PLUMB_METRIC_MAX_RSS ? "uses"
                                                            : "has";
-    /* "faster" and "less memory" say what they measure; "fewer" needs the
-     * metric's name, and a time other than wall time says which it is. */
-    const char *after_words = "", *after_name = "";
-    if (!is_time && c->metric != PLUMB_METRIC_MAX_RSS)
-        after_words = plumb_metric_label(c->metric);
-    else if (is_time && c->metric != PLUMB_METRIC_WALL)
-        after_name = plumb_metric_label(c->metric);
 
     if (has_ratio)
         plumb__buf_printf(b, " %s **%.2f× %s%s%s** than ", verb, factor, words,
@@ -344,7 +290,7 @@ static const char *fit_name(const plumb_session_t *s,
 {
     if (f >= a->n_fits || a->fits[f].first_run >= s->n_runs)
         return "?";
-    return s->runs[a->fits[f].first_run].name;
+    return plumb__report_series_name(&s->runs[a->fits[f].first_run]);
 }
 
 static void put_fits(plumb__buf_t *b, const plumb_session_t *s,
@@ -363,9 +309,12 @@ static void put_fits(plumb__buf_t *b, const plumb_session_t *s,
                 plumb__buf_printf(b, " (fit error %.1f%%)",
                                   100 * f->fit.fit_error);
             if (isfinite(f->n_lo) && isfinite(f->n_hi)) {
+                char lo[32], hi[32];
+                plumb__format_scan_value(f->n_lo, lo, sizeof lo);
+                plumb__format_scan_value(f->n_hi, hi, sizeof hi);
                 plumb__buf_puts(b, ", ");
                 put_escaped(b, n_name);
-                plumb__buf_printf(b, " from %g to %g", f->n_lo, f->n_hi);
+                plumb__buf_printf(b, " from %s to %s", lo, hi);
             }
             plumb__buf_puts(b, "\n");
         }
@@ -375,13 +324,15 @@ static void put_fits(plumb__buf_t *b, const plumb_session_t *s,
         plumb__buf_puts(b, "### Crossovers\n\n");
         for (size_t i = 0; i < a->n_crossovers; i++) {
             const plumb_crossover_t *c = &a->crossovers[i];
+            char n[32];
+            plumb__format_scan_value(c->n, n, sizeof n);
             plumb__buf_puts(b, "- ");
             put_escaped(b, fit_name(s, a, c->fit_a));
             plumb__buf_puts(b, " and ");
             put_escaped(b, fit_name(s, a, c->fit_b));
             plumb__buf_puts(b, " cross at ");
             put_escaped(b, n_name);
-            plumb__buf_printf(b, " ≈ %.4g\n", c->n);
+            plumb__buf_printf(b, " ≈ %s\n", n);
         }
         plumb__buf_puts(b, "\n");
     }

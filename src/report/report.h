@@ -32,13 +32,46 @@ void plumb__format_scaled(double v, double scale_like, plumb_unit_t unit,
                           int with_unit, char *out, size_t size);
 /* "p<0.001" or "p=0.023". */
 void plumb__format_p(double p, char *out, size_t size);
+/* A value of the scanned parameter (a fitted range's end, a crossover):
+ * whole numbers and values from 100 up without decimals, others to three
+ * significant figures ("1000000", "397", "0.25"); no exponent. */
+void plumb__format_scan_value(double n, char *out, size_t size);
 
-/* Words of a verdict for a metric: "faster"/"slower", "less memory"/"more
- * memory", "fewer bytes written"/"more bytes written"; and the factor to
- * print (>= 1) with its interval, oriented so that the factor reads with
- * the words. Returns 0 when the comparison has no ratio (a median of 0). */
+/* Words of a verdict for a metric: "faster"/"slower" for times, "less
+ * memory"/"more memory" for max RSS, "fewer"/"more" for the others (the
+ * caller names the metric: "fewer bytes written"); and the factor to print
+ * (>= 1) with its interval, oriented so that the factor reads with the
+ * words. Returns 0 when the comparison has no ratio (a median of 0). */
 int plumb__verdict_words(const plumb_comparison_t *c, const char **words,
                          double *factor, double *lo, double *hi);
+
+/* ---- reading a session and its analysis, alike in every renderer ---- */
+
+/* The statistics of run i, or NULL when the analysis holds none for it (an
+ * analysis is not required to cover every run). */
+const plumb_run_stats_t *plumb__report_run_stats(const plumb_analysis_t *a,
+                                                 size_t i);
+/* The samples of run that did not exit 0: from st when there is one, else
+ * counted from the samples. */
+size_t plumb__report_failures(const plumb_run_t *run,
+                              const plumb_run_stats_t *st);
+/* The union of parameter names over all runs, in order of first use: the
+ * parameter columns of a table. The names point into the session; the
+ * caller frees *names (NULL when there are none). PLUMB_ENOMEM. */
+int plumb__report_param_columns(const plumb_session_t *s, const char ***names,
+                                size_t *n);
+/* The value of parameter `name` in run, or NULL when it has none. */
+const char *plumb__report_param_value(const plumb_run_t *run,
+                                      const char *name);
+/* What a fitted series is called: the command as written ("slow.py", not
+ * "slow.py n=1000", which names one run of it), else the run's name. */
+const char *plumb__report_series_name(const plumb_run_t *run);
+/* The verdict in the words docs/json.md fixes for JSON and CSV, so that
+ * readers can match on them: "faster"/"slower" for times, "less"/"more"
+ * for other metrics, or "no significant difference". */
+const char *plumb__report_verdict_word(const plumb_comparison_t *c);
+/* The confidence level of the intervals, in percent (95 when unset). */
+double plumb__report_level_percent(const plumb_analysis_t *a);
 
 /* The renderers. */
 int plumb__report_text(const plumb_session_t *s, const plumb_analysis_t *a,

@@ -14,10 +14,19 @@
 #define DIM(o) ((o)->color ? "\033[2m" : "")
 #define RESET(o) ((o)->color ? "\033[0m" : "")
 
+/* The summary of metric m for a run, or NULL when it has none (not
+ * measured, or no statistics for the run in the analysis). */
 static const plumb_summary_t *metric(const plumb_analysis_t *a, size_t run,
                                      plumb_metric_t m)
 {
-    return a->runs[run].measured[m] ? &a->runs[run].summary[m] : NULL;
+    const plumb_run_stats_t *st = plumb__report_run_stats(a, run);
+    return st && st->measured[m] ? &st->summary[m] : NULL;
+}
+
+/* "s" unless the formatted count is one. */
+static const char *plural(const char *count)
+{
+    return strcmp(count, "1") == 0 ? "" : "s";
 }
 
 /* "12.3 ms" for the median of metric m, or "n/a". */
@@ -31,14 +40,20 @@ static void median_of(const plumb_analysis_t *a, size_t run, plumb_metric_t m,
         plumb__format_value(s->median, plumb_metric_unit(m), out, size);
 }
 
-static void run_header(const plumb_session_t *s, size_t i,
-                       const plumb_report_opts_t *o, plumb__buf_t *b)
+static void run_header(const plumb_session_t *s, const plumb_analysis_t *a,
+                       size_t i, const plumb_report_opts_t *o, plumb__buf_t *b)
 {
     const plumb_run_t *run = &s->runs[i];
+    size_t failures =
+        plumb__report_failures(run, plumb__report_run_stats(a, i));
     plumb__buf_printf(b, "%s%s%s", BOLD(o), run->name, RESET(o));
     if (strcmp(run->name, run->command) != 0)
         plumb__buf_printf(b, "  %s%s%s", DIM(o), run->command, RESET(o));
-    plumb__buf_printf(b, "\n    %zu runs", run->n_samples);
+    plumb__buf_printf(b, "\n    %zu run%s", run->n_samples,
+                      run->n_samples == 1 ? "" : "s");
+    if (failures)
+        plumb__buf_printf(b, " (%s%zu failed%s)", YELLOW(o), failures,
+                          RESET(o));
     if (run->python)
         plumb__buf_printf(b, " · %s", run->python);
     if (run->shell) {
@@ -108,9 +123,9 @@ static void resource_lines(const plumb_analysis_t *a, size_t i,
     median_of(a, i, PLUMB_METRIC_READ_BYTES, rb, sizeof rb);
     median_of(a, i, PLUMB_METRIC_WRITE_BYTES, wb, sizeof wb);
     plumb__buf_printf(b,
-                      "    I/O         read %s (%s syscalls)  written %s "
-                      "(%s syscalls)   storage %s read, %s written\n",
-                      rc, rs, wc, ws, rb, wb);
+                      "    I/O         read %s (%s syscall%s)  written %s "
+                      "(%s syscall%s)   storage %s read, %s written\n",
+                      rc, rs, plural(rs), wc, ws, plural(ws), rb, wb);
     char vol[32], inv[32], ins[32], cyc[32];
     median_of(a, i, PLUMB_METRIC_VOL_CTXSW, vol, sizeof vol);
     median_of(a, i, PLUMB_METRIC_INVOL_CTXSW, inv, sizeof inv);
@@ -181,9 +196,9 @@ static void comparisons(const plumb_session_t *s, const plumb_analysis_t *a,
 {
     if (a->n_pairs == 0)
         return;
-    plumb__buf_printf(b, "\n%sComparison%s (95%% CI of the ratio of medians, "
+    plumb__buf_printf(b, "\n%sComparison%s (%g%% CI of the ratio of medians, "
                          "Mann-Whitney U p-value)\n",
-                      BOLD(o), RESET(o));
+                      BOLD(o), RESET(o), plumb__report_level_percent(a));
     for (size_t i = 0; i < a->n_pairs; i++) {
         const plumb_pair_t *pair = &a->pairs[i];
         if (pair->compared[0])
@@ -212,15 +227,13 @@ static void fits(const plumb_session_t *s, const plumb_analysis_t *a,
     int width = 0;
     for (size_t i = 0; i < a->n_fits; i++) {
         const plumb_run_t *run = &s->runs[a->fits[i].first_run];
-        int len = (int)strlen(run->series_name ? run->series_name
-                                               : run->name);
+        int len = (int)strlen(plumb__report_series_name(run));
         width = len > width ? len : width;
     }
     for (size_t i = 0; i < a->n_fits; i++) {
         const plumb_series_fit_t *f = &a->fits[i];
-        const plumb_run_t *run = &s->runs[f->first_run];
-        const char *label = run->series_name ? run->series_name
-                                              : run->name;
+        const char *label =
+            plumb__report_series_name(&s->runs[f->first_run]);
         char start[32];
         plumb__format_value(f->fit.a, PLUMB_UNIT_NS, start, sizeof start);
         plumb__buf_printf(b, "  %-*s  %s%-11s%s (fit error %.1f%%, "
@@ -235,14 +248,16 @@ static void fits(const plumb_session_t *s, const plumb_analysis_t *a,
         double below = c->n * 0.5 > fa->n_lo ? c->n * 0.5 : fa->n_lo;
         int a_faster_below = plumb_complexity_eval(&fa->fit, below) <
                              plumb_complexity_eval(&fb->fit, below);
-        const plumb_run_t *ra = &s->runs[fa->first_run];
-        const plumb_run_t *rb = &s->runs[fb->first_run];
-        const char *slow = ra->series_name ? ra->series_name : ra->name;
-        const char *fast = rb->series_name ? rb->series_name : rb->name;
-        plumb__buf_printf(b, "  the curves cross at %s ≈ %.3g: below it %s "
+        const char *name_a =
+            plumb__report_series_name(&s->runs[fa->first_run]);
+        const char *name_b =
+            plumb__report_series_name(&s->runs[fb->first_run]);
+        char n[32];
+        plumb__format_scan_value(c->n, n, sizeof n);
+        plumb__buf_printf(b, "  the curves cross at %s ≈ %s: below it %s "
                              "is faster, above it %s\n",
-                          s->scan_param, c->n, a_faster_below ? slow : fast,
-                          a_faster_below ? fast : slow);
+                          s->scan_param, n, a_faster_below ? name_a : name_b,
+                          a_faster_below ? name_b : name_a);
     }
 }
 
@@ -277,7 +292,7 @@ int plumb__report_text(const plumb_session_t *s, const plumb_analysis_t *a,
     for (size_t i = 0; i < s->n_runs; i++) {
         if (i)
             plumb__buf_puts(b, "\n");
-        run_header(s, i, o, b);
+        run_header(s, a, i, o, b);
         wall_lines(a, i, b, o);
         resource_lines(a, i, b, o);
     }

@@ -2,6 +2,7 @@
  * test_<name>_run() from tests/c/test_<name>.c. */
 TEST_GROUP(error)
 TEST_GROUP(report)
+TEST_GROUP(golden)
 TEST_GROUP(store)
 TEST_GROUP(rng)
 TEST_GROUP(stats)
@@ -10,3 +11,5 @@ TEST_GROUP(proc)
 TEST_GROUP(env)
 TEST_GROUP(compare)
 TEST_GROUP(complexity)
+TEST_GROUP(bench)
+TEST_GROUP(analysis)

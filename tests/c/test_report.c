@@ -1,23 +1,21 @@
-/* test_report.c: the JSON, CSV and Markdown renderers, on a session and an
- * analysis built by hand with known figures (not through plumb_analysis_new),
- * so that every figure in the output can be checked against what went in. */
+/* test_report.c: the JSON, CSV, Markdown and text renderers, on a session
+ * and an analysis built by hand with known figures (not through
+ * plumb_analysis_new), so that every figure in the output can be checked
+ * against what went in. The whole of each format is pinned by
+ * test_golden.c; this file asserts the facts one by one. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "report_fixture.h"
 #include "tests.h"
 
 /* The seed has its top bit set: a double (a JSON number in most readers)
  * would round it to 9223372036854775808. */
 #define SEED UINT64_C(0x8000000000000001)
 #define SEED_TEXT "9223372036854775809"
-
-typedef struct {
-    plumb_session_t *s;
-    plumb_analysis_t *a;
-} fixture_t;
 
 /* ---- building the fixture ---------------------------------------------- */
 
@@ -90,29 +88,6 @@ static plumb_comparison_t comparison(plumb_metric_t metric, double ratio,
         .verdict = verdict,
     };
     return c;
-}
-
-static char *copy(const char *s)
-{
-    char *c = strdup(s);
-    assert_non_null(c);
-    return c;
-}
-
-/* Frees what build_analysis allocated; it mirrors it, so the test does not
- * depend on plumb_analysis_free. */
-static void free_analysis(plumb_analysis_t *a)
-{
-    if (!a)
-        return;
-    free(a->runs);
-    free(a->pairs);
-    free(a->fits);
-    free(a->crossovers);
-    for (size_t i = 0; i < a->n_warnings; i++)
-        free(a->warnings[i]);
-    free(a->warnings);
-    free(a);
 }
 
 /* Three runs: slow.py (the baseline), fast.py (3.12x faster) and a run
@@ -232,19 +207,11 @@ static int setup(void **state)
     a->n_warnings = 2;
     a->warnings = calloc(2, sizeof *a->warnings);
     assert_non_null(a->warnings);
-    a->warnings[0] = copy("slow.py varies a lot: stddev is 3% of the mean");
-    a->warnings[1] = copy("1 of 3 runs of slow.py failed");
+    a->warnings[0] =
+        fixture_copy("slow.py varies a lot: stddev is 3% of the mean");
+    a->warnings[1] = fixture_copy("1 of 3 runs of slow.py failed");
 
     *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture_t *f = *state;
-    free_analysis(f->a);
-    plumb_session_free(f->s);
-    free(f);
     return 0;
 }
 
@@ -640,6 +607,31 @@ static void markdown_has_table_verdicts_and_fits(void **state)
     free(md);
 }
 
+/* Parameter values print as the user wrote them, and a crossover to the
+ * unit: never "1e+06" or "1.23e+04", which %g gives. */
+static void scan_values_have_no_exponent(void **state)
+{
+    fixture_t *f = *state;
+    f->a->fits[0].n_hi = f->a->fits[1].n_hi = 1e6;
+    f->a->crossovers[0].n = 12345.6;
+
+    char *md = render(f, PLUMB_FORMAT_MARKDOWN, 0);
+    assert_non_null(strstr(md, "n from 100 to 1000000\n"));
+    assert_non_null(strstr(md, "cross at n ≈ 12346\n"));
+    assert_null(strstr(md, "e+"));
+    free(md);
+
+    char *text = render(f, PLUMB_FORMAT_TEXT, 0);
+    assert_non_null(strstr(text, "the curves cross at n ≈ 12346:"));
+    assert_null(strstr(text, "e+"));
+    free(text);
+
+    f->a->crossovers[0].n = 2.5;
+    md = render(f, PLUMB_FORMAT_MARKDOWN, 0);
+    assert_non_null(strstr(md, "cross at n ≈ 2.5\n"));
+    free(md);
+}
+
 /* ---- edges -------------------------------------------------------------- */
 
 /* An analysis that holds nothing (no statistics, no pairs) for a session
@@ -669,6 +661,13 @@ static void renderers_accept_an_empty_analysis(void **state)
 
     out = render(f, PLUMB_FORMAT_MARKDOWN, 0);
     assert_null(strstr(out, "Comparisons"));
+    free(out);
+
+    /* the failure is counted from the samples */
+    out = render(f, PLUMB_FORMAT_TEXT, 0);
+    assert_non_null(strstr(out, "3 runs (1 failed)"));
+    assert_non_null(strstr(out, "wall time   n/a\n"));
+    assert_null(strstr(out, "Comparison"));
     free(out);
 
     f->a = full;
@@ -708,29 +707,30 @@ static void renderers_accept_an_empty_session(void **state)
         plumb_report_render(s, &a, PLUMB_FORMAT_MARKDOWN, NULL, &out), 0);
     assert_non_null(strstr(out, "## plumb"));
     free(out);
+
+    assert_int_equal(plumb_report_render(s, &a, PLUMB_FORMAT_TEXT, NULL, &out),
+                     0);
+    assert_string_equal(out, "");
+    free(out);
     plumb_session_free(s);
 }
 
 int test_report_run(void)
 {
+#define REPORT_TEST(test)                                                     \
+    cmocka_unit_test_setup_teardown(test, setup, fixture_teardown)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(json_has_schema_and_session, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(json_comparisons_carry_the_figures,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            json_runs_hold_samples_and_measured_statistics, setup, teardown),
-        cmocka_unit_test_setup_teardown(json_fits_crossovers_warnings, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(json_repairs_bytes_that_are_not_utf8,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(csv_has_header_rows_and_quoting, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(markdown_has_table_verdicts_and_fits,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(renderers_accept_an_empty_analysis,
-                                        setup, teardown),
+        REPORT_TEST(json_has_schema_and_session),
+        REPORT_TEST(json_comparisons_carry_the_figures),
+        REPORT_TEST(json_runs_hold_samples_and_measured_statistics),
+        REPORT_TEST(json_fits_crossovers_warnings),
+        REPORT_TEST(json_repairs_bytes_that_are_not_utf8),
+        REPORT_TEST(csv_has_header_rows_and_quoting),
+        REPORT_TEST(markdown_has_table_verdicts_and_fits),
+        REPORT_TEST(scan_values_have_no_exponent),
+        REPORT_TEST(renderers_accept_an_empty_analysis),
         cmocka_unit_test(renderers_accept_an_empty_session),
     };
+#undef REPORT_TEST
     return cmocka_run_group_tests_name("report", tests, NULL, NULL);
 }
