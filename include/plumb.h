@@ -132,8 +132,6 @@ PLUMB_API int plumb_sample_ok(const plumb_sample_t *s);
 PLUMB_API int64_t plumb_clock_now_ns(void);
 /* Wall-clock time since the Unix epoch in ns (CLOCK_REALTIME). */
 PLUMB_API int64_t plumb_clock_realtime_ns(void);
-/* Resolution of the monotonic clock in ns. */
-PLUMB_API int64_t plumb_clock_resolution_ns(void);
 
 /* ---- random numbers ---------------------------------------------------- */
 

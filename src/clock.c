@@ -20,11 +20,3 @@ int64_t plumb_clock_realtime_ns(void)
 {
     return read_clock(CLOCK_REALTIME);
 }
-
-int64_t plumb_clock_resolution_ns(void)
-{
-    struct timespec ts;
-    if (clock_getres(CLOCK_MONOTONIC, &ts) != 0)
-        return 1;
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}

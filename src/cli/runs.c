@@ -74,8 +74,15 @@ int cli_runs(int argc, char **argv)
         if (localtime_r(&t, &tm))
             strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S", &tm);
         char median[32];
-        double ms = infos[i].median_wall_ns / 1e6;
-        snprintf(median, sizeof median, "%.3f ms", ms);
+        double ns = infos[i].median_wall_ns;
+        if (ns != ns)
+            snprintf(median, sizeof median, "n/a");
+        else if (ns >= 1e9)
+            snprintf(median, sizeof median, "%.3f s", ns / 1e9);
+        else if (ns >= 1e6)
+            snprintf(median, sizeof median, "%.3f ms", ns / 1e6);
+        else
+            snprintf(median, sizeof median, "%.1f us", ns / 1e3);
         printf("%6lld %7lld  %-19s %5zu %12s  %s%s\n",
                (long long)infos[i].run_id, (long long)infos[i].session_id,
                date, infos[i].n_samples, median, infos[i].name,
