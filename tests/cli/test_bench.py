@@ -143,3 +143,28 @@ def test_text_output_has_no_colour_off_a_terminal(plumb):
     coloured = plumb.run("bench", "--runs", "3", "--no-store",
                          "--color", "always", "true", check=0)
     assert "\033[" in coloured.stdout
+
+
+def test_colour_and_progress_on_a_terminal_respect_no_color(plumb):
+    # `script` gives plumb a pseudo-terminal, as an interactive shell would
+    import shutil
+    import subprocess
+    if not shutil.which("script"):
+        import pytest
+        pytest.skip("util-linux script is not installed")
+    from conftest import PLUMB
+
+    def on_tty(extra_env):
+        env = plumb.env()
+        env.update(extra_env)
+        cmd = f"{PLUMB} bench --no-store --runs 3 'sleep 0.01'"
+        return subprocess.run(["script", "-qec", cmd, "/dev/null"],
+                              capture_output=True, text=True, env=env,
+                              timeout=60, stdin=subprocess.DEVNULL).stdout
+
+    coloured = on_tty({})
+    assert "\033[1m" in coloured          # bold headline on a terminal
+    assert "ETA" in coloured              # the progress bar, on stderr
+    plain = on_tty({"NO_COLOR": "1"})
+    assert "\033[1m" not in plain and "\033[32m" not in plain
+    assert "median" in plain
