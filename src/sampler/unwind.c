@@ -1,0 +1,804 @@
+/* unwind.c: reads every Python thread's stack out of a target: walks
+ * interpreters, their thread states and each thread's frame chain, and
+ * decodes each code object's name, file and line table (the three line
+ * table formats CPython has had since 3.8). Where fields are comes from the
+ * version's table in offsets.c; this file has no version branches.
+ *
+ * Not responsible for finding the interpreter (python.c), reading memory
+ * (target.c), pacing samples or aggregating them (the sampler).
+ *
+ * The target keeps running while it is read, so every value read is
+ * suspect: loops are bounded, lengths are capped, and any read that fails
+ * fails the whole sample with PLUMB_EIO rather than inventing a frame. */
+#include "sampler/unwind.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sampler/offsets.h"
+
+/* Bounds that a sane interpreter never reaches; beyond them the chain we
+ * are following is torn (or cyclic) and the sample is discarded. */
+#define MAX_INTERPRETERS 256
+#define MAX_THREADS 65536
+#define MAX_SKIPPED_FRAMES (PLUMB_MAX_FRAMES + 64)
+#define MAX_STRING_CHARS 1024         /* longer names are cut */
+#define MAX_LINETABLE_BYTES (1 << 24) /* 16 MiB */
+#define MAX_CODE_UNITS (INT64_C(1) << 30)
+#define MAX_BLOCK 512                 /* largest struct prefix read at once */
+#define CODE_CACHE_MAX (1u << 16)     /* entries before the cache is reset */
+
+/* What a code object told us, keyed by its address. The fields read from
+ * its header are kept to check, on each hit, that the address still holds
+ * the same code object (the target may free one and reuse the address). */
+typedef struct {
+    uint64_t addr; /* 0: empty slot */
+    uint64_t checked_in; /* the sample that last re-read its header */
+    uint64_t type, name_addr, file_addr, table_addr;
+    int firstlineno;
+    int64_t bytecode_bytes; /* -1 when the version does not say */
+    int64_t first_traceable_bytes; /* -1 when the version does not say */
+    const char *function, *file; /* interned: live until unwinder_free */
+    unsigned char *table;
+    size_t table_len;
+} code_entry_t;
+
+struct plumb__unwinder {
+    plumb__target_t *target;
+    uint64_t runtime_addr;
+    plumb__offsets_t off;
+    size_t tstate_extent, frame_extent, code_extent;
+    uint64_t code_type; /* address of PyCode_Type once seen, else 0 */
+    uint64_t sample;    /* counts calls of plumb__unwind, from 1 */
+
+    code_entry_t *codes;
+    size_t codes_cap, codes_len; /* cap is a power of two */
+
+    char **strings; /* interned strings, open addressing */
+    size_t strings_cap, strings_len;
+
+    char text[MAX_STRING_CHARS * 4 + 1]; /* a string being decoded */
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static uint64_t load_ptr(const unsigned char *block, int64_t at)
+{
+    uint64_t v;
+    memcpy(&v, block + at, sizeof v);
+    return v;
+}
+
+static int64_t load_i64(const unsigned char *block, int64_t at)
+{
+    int64_t v;
+    memcpy(&v, block + at, sizeof v);
+    return v;
+}
+
+static int load_int(const unsigned char *block, int64_t at)
+{
+    int v;
+    memcpy(&v, block + at, sizeof v);
+    return v;
+}
+
+static uint32_t load_u32(const unsigned char *block, int64_t at)
+{
+    uint32_t v;
+    memcpy(&v, block + at, sizeof v);
+    return v;
+}
+
+static size_t extent(size_t cur, int64_t at, size_t width)
+{
+    if (at < 0)
+        return cur;
+    size_t end = (size_t)at + width;
+    return end > cur ? end : cur;
+}
+
+static uint64_t hash_u64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= UINT64_C(0xff51afd7ed558ccd);
+    x ^= x >> 33;
+    return x;
+}
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = UINT64_C(1469598103934665603);
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
+    return h;
+}
+
+static int read_ptr(plumb__unwinder_t *u, uint64_t addr, uint64_t *out)
+{
+    return plumb__target_read(u->target, addr, out, sizeof *out);
+}
+
+/* ---- interned strings ------------------------------------------------- */
+
+static int strings_grow(plumb__unwinder_t *u)
+{
+    size_t cap = u->strings_cap ? u->strings_cap * 2 : 256;
+    char **fresh = calloc(cap, sizeof *fresh);
+    if (fresh == NULL)
+        return PLUMB_ENOMEM;
+    for (size_t i = 0; i < u->strings_cap; i++) {
+        char *s = u->strings[i];
+        if (s == NULL)
+            continue;
+        size_t j = hash_str(s) & (cap - 1);
+        while (fresh[j] != NULL)
+            j = (j + 1) & (cap - 1);
+        fresh[j] = s;
+    }
+    free(u->strings);
+    u->strings = fresh;
+    u->strings_cap = cap;
+    return 0;
+}
+
+/* The pool's copy of s; strings are never freed before the unwinder, so
+ * frames handed out earlier stay valid when a cache entry is replaced. */
+static int intern(plumb__unwinder_t *u, const char *s, const char **out)
+{
+    int rc;
+    if (2 * (u->strings_len + 1) > u->strings_cap &&
+        (rc = strings_grow(u)) != 0)
+        return rc;
+    size_t j = hash_str(s) & (u->strings_cap - 1);
+    while (u->strings[j] != NULL) {
+        if (strcmp(u->strings[j], s) == 0) {
+            *out = u->strings[j];
+            return 0;
+        }
+        j = (j + 1) & (u->strings_cap - 1);
+    }
+    size_t len = strlen(s);
+    char *copy = malloc(len + 1);
+    if (copy == NULL)
+        return PLUMB_ENOMEM;
+    memcpy(copy, s, len + 1);
+    u->strings[j] = copy;
+    u->strings_len++;
+    *out = copy;
+    return 0;
+}
+
+/* ---- reading Python objects ------------------------------------------- */
+
+static size_t put_utf8(char *dst, uint32_t c)
+{
+    if ((c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+        c = '?'; /* lone surrogates and garbage are not UTF-8 */
+    if (c < 0x80) {
+        dst[0] = (char)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        dst[0] = (char)(0xc0 | (c >> 6));
+        dst[1] = (char)(0x80 | (c & 0x3f));
+        return 2;
+    }
+    if (c < 0x10000) {
+        dst[0] = (char)(0xe0 | (c >> 12));
+        dst[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+        dst[2] = (char)(0x80 | (c & 0x3f));
+        return 3;
+    }
+    dst[0] = (char)(0xf0 | (c >> 18));
+    dst[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+    dst[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+    dst[3] = (char)(0x80 | (c & 0x3f));
+    return 4;
+}
+
+/* Reads the str object at addr as UTF-8 into out (MAX_STRING_CHARS * 4 + 1
+ * bytes), cut at MAX_STRING_CHARS characters. */
+static int read_unicode(plumb__unwinder_t *u, uint64_t addr, char *out)
+{
+    const plumb__offsets_t *o = &u->off;
+    unsigned char head[MAX_BLOCK];
+    int rc;
+    if (addr == 0)
+        return PLUMB_EIO;
+    rc = plumb__target_read(u->target, addr, head,
+                            (size_t)o->unicode_compact_size);
+    if (rc != 0)
+        return rc;
+    int64_t length = load_i64(head, o->unicode_length);
+    uint32_t state = load_u32(head, o->unicode_state);
+    unsigned kind = (state >> o->unicode_kind_shift) & 7;
+    int compact = (state >> o->unicode_compact_shift) & 1;
+    int ascii = (state >> o->unicode_ascii_shift) & 1;
+    if (length < 0 || length > (INT64_C(1) << 30) ||
+        (kind != 1 && kind != 2 && kind != 4))
+        return PLUMB_EIO;
+    if (!compact) {
+        /* Legacy strings never name code objects; say so rather than
+         * follow a pointer we have no layout for. */
+        strcpy(out, "?");
+        return 0;
+    }
+    size_t chars = length > MAX_STRING_CHARS ? MAX_STRING_CHARS
+                                             : (size_t)length;
+    uint64_t data = addr + (uint64_t)(ascii ? o->unicode_ascii_size
+                                            : o->unicode_compact_size);
+    unsigned char raw[MAX_STRING_CHARS * 4];
+    if (chars > 0 &&
+        (rc = plumb__target_read(u->target, data, raw, chars * kind)) != 0)
+        return rc;
+    size_t w = 0;
+    for (size_t i = 0; i < chars; i++) {
+        uint32_t c;
+        if (kind == 1) {
+            c = raw[i];
+        } else if (kind == 2) {
+            uint16_t c16;
+            memcpy(&c16, raw + 2 * i, 2);
+            c = c16;
+        } else {
+            memcpy(&c, raw + 4 * i, 4);
+        }
+        if (c == 0)
+            c = '?';
+        w += put_utf8(out + w, c);
+    }
+    out[w] = '\0';
+    return 0;
+}
+
+/* Reads the bytes object at addr into a new buffer the caller frees. */
+static int read_bytes(plumb__unwinder_t *u, uint64_t addr,
+                      unsigned char **out, size_t *len)
+{
+    const plumb__offsets_t *o = &u->off;
+    unsigned char head[MAX_BLOCK];
+    int rc;
+    *out = NULL;
+    *len = 0;
+    if (addr == 0)
+        return PLUMB_EIO;
+    rc = plumb__target_read(u->target, addr, head, (size_t)o->bytes_data);
+    if (rc != 0)
+        return rc;
+    int64_t size = load_i64(head, o->bytes_size);
+    if (size < 0 || size > MAX_LINETABLE_BYTES)
+        return PLUMB_EIO;
+    unsigned char *buf = malloc(size > 0 ? (size_t)size : 1);
+    if (buf == NULL)
+        return PLUMB_ENOMEM;
+    if (size > 0 && (rc = plumb__target_read(u->target, addr + o->bytes_data,
+                                             buf, (size_t)size)) != 0) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    *len = (size_t)size;
+    return 0;
+}
+
+/* ---- line tables ------------------------------------------------------ */
+
+/* co_lnotab (3.8, 3.9): (bytecode delta, signed line delta) byte pairs. */
+static int64_t line_from_lnotab(const unsigned char *t, size_t len,
+                                int firstlineno, int64_t addrq)
+{
+    int64_t line = firstlineno;
+    int64_t addr = 0;
+    for (size_t i = 0; i + 1 < len; i += 2) {
+        addr += t[i];
+        if (addr > addrq)
+            break;
+        line += (signed char)t[i + 1];
+    }
+    return line;
+}
+
+/* co_linetable (3.10, PEP 626): (bytecode delta, signed line delta) pairs
+ * where a line delta of -128 marks a range without a line. */
+static int64_t line_from_linetable(const unsigned char *t, size_t len,
+                                   int firstlineno, int64_t addrq)
+{
+    int64_t computed = firstlineno;
+    int64_t end = 0;
+    for (size_t i = 0; i + 1 < len; i += 2) {
+        int64_t start = end;
+        signed char ldelta = (signed char)t[i + 1];
+        end += t[i];
+        if (ldelta != -128)
+            computed += ldelta;
+        if (start <= addrq && addrq < end)
+            return ldelta == -128 ? 0 : computed;
+    }
+    return 0;
+}
+
+/* An unsigned varint of the location table: 6 bits a byte, bit 6 says
+ * another byte follows. *i moves past it; -1 when it runs off the end. */
+static int read_varint(const unsigned char *t, size_t len, size_t *i,
+                       uint32_t *out)
+{
+    uint32_t value = 0;
+    unsigned shift = 0;
+    for (;;) {
+        if (*i >= len || shift > 30)
+            return -1;
+        unsigned char b = t[(*i)++];
+        value |= (uint32_t)(b & 63) << shift;
+        shift += 6;
+        if (!(b & 64))
+            break;
+    }
+    *out = value;
+    return 0;
+}
+
+/* Location table (3.11+, PEP 657): entries that start with a byte with bit
+ * 7 set holding a 4-bit kind and the entry's length in code units - 1. */
+static int64_t line_from_locations(const unsigned char *t, size_t len,
+                                   int firstlineno, int64_t addrq)
+{
+    int64_t computed = firstlineno;
+    int64_t end = 0;
+    size_t i = 0;
+    while (i < len) {
+        unsigned char first = t[i];
+        if (!(first & 128))
+            return 0; /* not at an entry: a torn or foreign table */
+        int code = (first >> 3) & 15;
+        int64_t start = end;
+        end += ((first & 7) + 1) * 2;
+        int64_t delta = 0;
+        if (code == 14 || code == 13) { /* long form, no-column form */
+            size_t j = i + 1;
+            uint32_t v;
+            if (read_varint(t, len, &j, &v) != 0)
+                return 0;
+            delta = (v & 1) ? -(int64_t)(v >> 1) : (int64_t)(v >> 1);
+        } else if (code >= 10 && code <= 12) { /* one-line forms */
+            delta = code - 10;
+        }
+        computed += delta;
+        if (start <= addrq && addrq < end)
+            return code == 15 ? 0 : computed;
+        do
+            i++;
+        while (i < len && !(t[i] & 128));
+    }
+    return 0;
+}
+
+/* The line of byte offset addrq; 0 when the table has none, or when a
+ * table read mid-change decodes to something that is not a line. */
+static int line_of(const plumb__offsets_t *o, const code_entry_t *c,
+                   int64_t addrq)
+{
+    int64_t line;
+    if (addrq < 0)
+        return c->firstlineno;
+    switch (o->line_format) {
+    case PLUMB__LINES_LNOTAB:
+        line = line_from_lnotab(c->table, c->table_len, c->firstlineno,
+                                addrq);
+        break;
+    case PLUMB__LINES_LINETABLE:
+        line = line_from_linetable(c->table, c->table_len, c->firstlineno,
+                                   addrq);
+        break;
+    default:
+        line = line_from_locations(c->table, c->table_len, c->firstlineno,
+                                   addrq);
+        break;
+    }
+    return line > 0 && line <= INT32_MAX ? (int)line : 0;
+}
+
+/* ---- the code object cache ------------------------------------------- */
+
+static void codes_clear(plumb__unwinder_t *u)
+{
+    for (size_t i = 0; i < u->codes_cap; i++)
+        free(u->codes[i].table);
+    memset(u->codes, 0, u->codes_cap * sizeof *u->codes);
+    u->codes_len = 0;
+}
+
+static int codes_grow(plumb__unwinder_t *u)
+{
+    size_t cap = u->codes_cap ? u->codes_cap * 2 : 1024;
+    code_entry_t *fresh = calloc(cap, sizeof *fresh);
+    if (fresh == NULL)
+        return PLUMB_ENOMEM;
+    for (size_t i = 0; i < u->codes_cap; i++) {
+        if (u->codes[i].addr == 0)
+            continue;
+        size_t j = hash_u64(u->codes[i].addr) & (cap - 1);
+        while (fresh[j].addr != 0)
+            j = (j + 1) & (cap - 1);
+        fresh[j] = u->codes[i];
+    }
+    free(u->codes);
+    u->codes = fresh;
+    u->codes_cap = cap;
+    return 0;
+}
+
+/* Checks that the object at `type` is PyCode_Type (by its tp_name, once;
+ * then by address), so a torn frame pointing elsewhere is caught. */
+static int check_code_type(plumb__unwinder_t *u, uint64_t type)
+{
+    if (u->code_type != 0)
+        return type == u->code_type ? 0 : PLUMB_EIO;
+    uint64_t name_addr;
+    char name[16];
+    int rc;
+    if (type == 0)
+        return PLUMB_EIO;
+    if ((rc = read_ptr(u, type + (uint64_t)u->off.type_name, &name_addr)) !=
+            0 ||
+        (rc = plumb__target_read_string(u->target, name_addr, name,
+                                        sizeof name)) != 0)
+        return rc;
+    if (strcmp(name, "code") != 0)
+        return PLUMB_EIO;
+    u->code_type = type;
+    return 0;
+}
+
+/* The cache entry for the code object at addr, decoding it on a miss or
+ * when the address now holds another code object. */
+static int code_lookup(plumb__unwinder_t *u, uint64_t addr,
+                       const code_entry_t **out)
+{
+    const plumb__offsets_t *o = &u->off;
+    unsigned char head[MAX_BLOCK];
+    int rc;
+    if (addr == 0)
+        return PLUMB_EIO;
+    if (2 * (u->codes_len + 1) > u->codes_cap) {
+        if (u->codes_cap >= CODE_CACHE_MAX)
+            codes_clear(u); /* a program that keeps making code objects */
+        else if ((rc = codes_grow(u)) != 0)
+            return rc;
+    }
+    size_t j = hash_u64(addr) & (u->codes_cap - 1);
+    while (u->codes[j].addr != 0 && u->codes[j].addr != addr)
+        j = (j + 1) & (u->codes_cap - 1);
+    code_entry_t *e = &u->codes[j];
+    /* A code object on the stack is alive for the whole sample (its frames
+     * hold it): one check per sample is enough, which keeps deep
+     * recursion cheap. */
+    if (e->addr == addr && e->checked_in == u->sample) {
+        *out = e;
+        return 0;
+    }
+
+    if ((rc = plumb__target_read(u->target, addr, head, u->code_extent)) != 0)
+        return rc;
+    uint64_t type = load_ptr(head, o->object_type);
+    uint64_t name_addr = load_ptr(head, o->code_name);
+    uint64_t file_addr = load_ptr(head, o->code_filename);
+    uint64_t table_addr = load_ptr(head, o->code_linetable);
+    int firstlineno = load_int(head, o->code_firstlineno);
+    int64_t bytecode_bytes = -1;
+    if (o->code_units >= 0) {
+        int64_t units = load_i64(head, o->code_units);
+        if (units < 0 || units > MAX_CODE_UNITS)
+            return PLUMB_EIO; /* not a code object: a torn frame */
+        bytecode_bytes = units * 2;
+    }
+    int64_t first_traceable_bytes =
+        o->code_first_traceable >= 0
+            ? (int64_t)load_int(head, o->code_first_traceable) * 2
+            : -1;
+    if (e->addr == addr && e->type == type && e->name_addr == name_addr &&
+        e->file_addr == file_addr && e->table_addr == table_addr &&
+        e->firstlineno == firstlineno &&
+        e->bytecode_bytes == bytecode_bytes &&
+        e->first_traceable_bytes == first_traceable_bytes) {
+        e->checked_in = u->sample;
+        *out = e;
+        return 0;
+    }
+
+    if ((rc = check_code_type(u, type)) != 0)
+        return rc;
+    const char *function, *file;
+    if ((rc = read_unicode(u, name_addr, u->text)) != 0 ||
+        (rc = intern(u, u->text, &function)) != 0 ||
+        (rc = read_unicode(u, file_addr, u->text)) != 0 ||
+        (rc = intern(u, u->text, &file)) != 0)
+        return rc;
+    unsigned char *table;
+    size_t table_len;
+    if ((rc = read_bytes(u, table_addr, &table, &table_len)) != 0)
+        return rc;
+    if (e->addr == 0)
+        u->codes_len++;
+    free(e->table);
+    e->addr = addr;
+    e->checked_in = u->sample;
+    e->type = type;
+    e->name_addr = name_addr;
+    e->file_addr = file_addr;
+    e->table_addr = table_addr;
+    e->firstlineno = firstlineno;
+    e->bytecode_bytes = bytecode_bytes;
+    e->first_traceable_bytes = first_traceable_bytes;
+    e->function = function;
+    e->file = file;
+    e->table = table;
+    e->table_len = table_len;
+    *out = e;
+    return 0;
+}
+
+/* ---- walking ---------------------------------------------------------- */
+
+/* Fills st's frames from the innermost frame at `frame`. */
+static int walk_frames(plumb__unwinder_t *u, uint64_t frame,
+                       plumb__thread_stack_t *st)
+{
+    const plumb__offsets_t *o = &u->off;
+    unsigned char block[MAX_BLOCK];
+    size_t visited = 0;
+    int rc;
+    while (frame != 0) {
+        if (++visited > PLUMB_MAX_FRAMES + MAX_SKIPPED_FRAMES)
+            return PLUMB_EIO; /* a cycle of skipped frames */
+        if ((rc = plumb__target_read(u->target, frame, block,
+                                     u->frame_extent)) != 0)
+            return rc;
+        uint64_t previous = load_ptr(block, o->frame_previous);
+        if (previous == frame)
+            return PLUMB_EIO;
+        if (o->frame_owner >= 0 &&
+            (int)(signed char)block[o->frame_owner] == o->frame_owner_cstack) {
+            frame = previous;
+            continue;
+        }
+        uint64_t code = load_ptr(block, o->frame_code);
+        const code_entry_t *c;
+        if ((rc = code_lookup(u, code, &c)) != 0)
+            return rc;
+        int64_t addrq;
+        if (o->frame_instr_kind == PLUMB__INSTR_POINTER)
+            addrq = (int64_t)(load_ptr(block, o->frame_instr) -
+                              (code + (uint64_t)o->code_bytecode));
+        else if (o->frame_instr_kind == PLUMB__INSTR_LASTI_UNITS)
+            addrq = (int64_t)load_int(block, o->frame_instr) * 2;
+        else
+            addrq = load_int(block, o->frame_instr);
+        /* Before the first instruction a frame is at -1 or -2 (one code
+         * unit before the start); anything else out of the bytecode means
+         * the frame was read while being reused for another call. */
+        if (addrq < -2 ||
+            (c->bytecode_bytes >= 0 && addrq >= c->bytecode_bytes))
+            return PLUMB_EIO;
+        /* Not started yet, or a shim that never starts: CPython itself
+         * leaves such frames out of tracebacks. */
+        if (c->first_traceable_bytes >= 0 &&
+            addrq < c->first_traceable_bytes && o->frame_owner >= 0 &&
+            (int)(signed char)block[o->frame_owner] !=
+                o->frame_owner_generator) {
+            frame = previous;
+            continue;
+        }
+        if (st->n_frames == PLUMB_MAX_FRAMES) {
+            st->truncated = 1;
+            return 0;
+        }
+        plumb_frame_t *f = &st->frames[st->n_frames++];
+        f->function = c->function;
+        f->file = c->file;
+        f->line = line_of(o, c, addrq);
+        frame = previous;
+    }
+    return 0;
+}
+
+/* The GIL's holder in the interpreter at interp: *known 0 when the version
+ * or the state cannot say. */
+static int read_gil(plumb__unwinder_t *u, uint64_t interp, uint64_t *holder,
+                    int *known)
+{
+    const plumb__offsets_t *o = &u->off;
+    uint64_t gil = 0;
+    int rc;
+    *known = 0;
+    *holder = 0;
+    if (o->runtime_gil >= 0)
+        gil = u->runtime_addr + (uint64_t)o->runtime_gil;
+    else if (o->interp_gil_pointer >= 0 &&
+             (rc = read_ptr(u, interp + (uint64_t)o->interp_gil_pointer,
+                            &gil)) != 0)
+        return rc;
+    if (gil == 0 || o->gil_locked < 0 || o->gil_last_holder < 0)
+        return 0;
+    int locked;
+    uint64_t last;
+    if ((rc = plumb__target_read(u->target, gil + (uint64_t)o->gil_locked,
+                                 &locked, sizeof locked)) != 0 ||
+        (rc = read_ptr(u, gil + (uint64_t)o->gil_last_holder, &last)) != 0)
+        return rc;
+    *holder = locked ? last : 0;
+    *known = 1;
+    return 0;
+}
+
+int plumb__unwind(plumb__unwinder_t *u, plumb__thread_stack_t *stacks,
+                  size_t max, size_t *n)
+{
+    if (u == NULL || n == NULL || (stacks == NULL && max > 0))
+        return PLUMB_EINVAL;
+    const plumb__offsets_t *o = &u->off;
+    unsigned char block[MAX_BLOCK];
+    size_t threads_seen = 0;
+    uint64_t interp;
+    int rc;
+    *n = 0;
+    u->sample++;
+    rc = read_ptr(u, u->runtime_addr + (uint64_t)o->runtime_interpreters_head,
+                  &interp);
+    for (int ni = 0; rc == 0 && interp != 0; ni++) {
+        if (ni == MAX_INTERPRETERS) {
+            rc = PLUMB_EIO;
+            break;
+        }
+        uint64_t tstate, next_interp, holder;
+        int gil_known;
+        if ((rc = read_ptr(u, interp + (uint64_t)o->interp_threads_head,
+                           &tstate)) != 0 ||
+            (rc = read_ptr(u, interp + (uint64_t)o->interp_next,
+                           &next_interp)) != 0 ||
+            (rc = read_gil(u, interp, &holder, &gil_known)) != 0)
+            break;
+        while (tstate != 0 && *n < max) {
+            if (++threads_seen > MAX_THREADS) {
+                rc = PLUMB_EIO;
+                goto out;
+            }
+            if ((rc = plumb__target_read(u->target, tstate, block,
+                                         u->tstate_extent)) != 0)
+                goto out;
+            plumb__thread_stack_t *st = &stacks[*n];
+            st->thread_id = load_ptr(block, o->tstate_thread_id);
+            st->native_id = o->tstate_native_thread_id >= 0
+                                ? (int)load_ptr(block,
+                                                o->tstate_native_thread_id)
+                                : -1;
+            st->holds_gil = gil_known ? holder == tstate : -1;
+            st->n_frames = 0;
+            st->truncated = 0;
+            uint64_t frame = load_ptr(block, o->tstate_frame);
+            if (o->cframe_current_frame >= 0 && frame != 0 &&
+                (rc = read_ptr(u, frame + (uint64_t)o->cframe_current_frame,
+                               &frame)) != 0)
+                goto out;
+            if ((rc = walk_frames(u, frame, st)) != 0)
+                goto out;
+            (*n)++;
+            uint64_t next = load_ptr(block, o->tstate_next);
+            if (next == tstate) {
+                rc = PLUMB_EIO;
+                goto out;
+            }
+            tstate = next;
+        }
+        if (interp == next_interp) {
+            rc = PLUMB_EIO;
+            break;
+        }
+        interp = next_interp;
+    }
+out:
+    if (rc != 0)
+        *n = 0;
+    return rc;
+}
+
+/* ---- lifetime --------------------------------------------------------- */
+
+int plumb__unwinder_new(plumb__target_t *t, const plumb__python_t *py,
+                        plumb__unwinder_t **out, char *why, size_t why_size)
+{
+    plumb__unwinder_t *u = NULL;
+    int rc = 0;
+    if (why != NULL && why_size > 0)
+        why[0] = '\0';
+    if (t == NULL || py == NULL || out == NULL)
+        return PLUMB_EINVAL;
+    *out = NULL;
+    const plumb__offsets_t *table = plumb__offsets_find(py->major, py->minor);
+    if (table == NULL) {
+        if (why != NULL && why_size > 0)
+            snprintf(why, why_size,
+                     "Python %d.%d is not supported (supported: %s)",
+                     py->major, py->minor, plumb__unwind_supported());
+        return PLUMB_EUNSUPPORTED;
+    }
+    u = calloc(1, sizeof *u);
+    if (u == NULL)
+        return PLUMB_ENOMEM;
+    u->target = t;
+    u->runtime_addr = py->runtime_addr;
+    u->off = *table;
+
+    if (u->off.has_debug_offsets) {
+        unsigned char debug[1024];
+        size_t size = plumb__offsets_debug_size();
+        if (size > sizeof debug) {
+            rc = PLUMB_EINVAL;
+            goto out;
+        }
+        if ((rc = plumb__target_read(t, py->runtime_addr, debug, size)) != 0)
+            goto out;
+        rc = plumb__offsets_apply_debug(&u->off, debug, size);
+        if (rc == PLUMB_EUNSUPPORTED) {
+            if (why != NULL && why_size > 0)
+                snprintf(why, why_size,
+                         "free-threaded Python %d.%d is not supported",
+                         py->major, py->minor);
+            goto out;
+        }
+        /* No cookie: an unusual build; the header-derived table stands. */
+        rc = 0;
+    }
+
+    const plumb__offsets_t *o = &u->off;
+    u->tstate_extent = extent(0, o->tstate_next, 8);
+    u->tstate_extent = extent(u->tstate_extent, o->tstate_thread_id, 8);
+    u->tstate_extent = extent(u->tstate_extent, o->tstate_native_thread_id, 8);
+    u->tstate_extent = extent(u->tstate_extent, o->tstate_frame, 8);
+    u->frame_extent = extent(0, o->frame_code, 8);
+    u->frame_extent = extent(u->frame_extent, o->frame_previous, 8);
+    u->frame_extent = extent(u->frame_extent, o->frame_instr, 8);
+    u->frame_extent = extent(u->frame_extent, o->frame_owner, 1);
+    u->code_extent = extent(0, o->object_type, 8);
+    u->code_extent = extent(u->code_extent, o->code_name, 8);
+    u->code_extent = extent(u->code_extent, o->code_filename, 8);
+    u->code_extent = extent(u->code_extent, o->code_linetable, 8);
+    u->code_extent = extent(u->code_extent, o->code_firstlineno, 4);
+    u->code_extent = extent(u->code_extent, o->code_units, 8);
+    u->code_extent = extent(u->code_extent, o->code_first_traceable, 4);
+    if (u->tstate_extent > MAX_BLOCK || u->frame_extent > MAX_BLOCK ||
+        u->code_extent > MAX_BLOCK ||
+        o->unicode_compact_size > MAX_BLOCK || o->bytes_data > MAX_BLOCK) {
+        rc = PLUMB_EUNSUPPORTED;
+        if (why != NULL && why_size > 0)
+            snprintf(why, why_size, "Python %d.%d has an unexpected layout",
+                     py->major, py->minor);
+        goto out;
+    }
+    if ((rc = codes_grow(u)) != 0 || (rc = strings_grow(u)) != 0)
+        goto out;
+    *out = u;
+    u = NULL;
+out:
+    plumb__unwinder_free(u);
+    return rc;
+}
+
+void plumb__unwinder_free(plumb__unwinder_t *u)
+{
+    if (u == NULL)
+        return;
+    if (u->codes != NULL)
+        codes_clear(u);
+    free(u->codes);
+    for (size_t i = 0; i < u->strings_cap; i++)
+        free(u->strings[i]);
+    free(u->strings);
+    free(u);
+}
+
+const char *plumb__unwind_supported(void)
+{
+    return plumb__offsets_supported();
+}
