@@ -3,7 +3,7 @@
 #   make demo       install what is missing, build, and benchmark examples/
 #   make test       install what is missing, build, run every test
 #   make bench      plumb against hyperfine (bench/overhead.py)
-#   make fuzz       fuzz the command parser with libFuzzer (FUZZ_SECONDS)
+#   make fuzz       fuzz the command and ELF parsers with libFuzzer
 # PYTHON is the interpreter the examples run with; TEST_PYTHON runs pytest.
 
 CC      ?= cc
@@ -25,7 +25,7 @@ endif
 
 # Operating-system specifics are chosen here, once.
 OS      := $(shell uname -s | tr A-Z a-z)
-LIB_SRC := $(wildcard src/*.c src/report/*.c src/$(OS)/*.c)
+LIB_SRC := $(wildcard src/*.c src/report/*.c src/sampler/*.c src/$(OS)/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/c/*.c)
 
@@ -63,18 +63,29 @@ unit-valgrind: $(BUILD)/test-runner
 	valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 	    $(BUILD)/test-runner
 
-# libFuzzer needs clang; the parser under test is portable C.
+# libFuzzer needs clang; the parsers under test are portable C. Each
+# target gets FUZZ_SECONDS from its seed corpus in tests/fuzz/corpus/.
 FUZZ_SECONDS ?= 15
-$(BUILD)/fuzz/fuzz_command: tests/fuzz/fuzz_command.c src/command.c include/plumb.h
+FUZZ_TARGETS := command elf
+FUZZ_SRC_command := src/command.c
+FUZZ_SRC_elf := src/sampler/elf.c
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c include/plumb.h $(wildcard src/*.c src/sampler/*.c)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -Iinclude -Isrc \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -o $@ tests/fuzz/fuzz_command.c src/command.c
+	    -o $@ $< $(FUZZ_SRC_$*)
 
-fuzz: $(BUILD)/fuzz/fuzz_command
-	@rm -rf $(BUILD)/fuzz/corpus && mkdir -p $(BUILD)/fuzz/corpus
-	$(BUILD)/fuzz/fuzz_command -max_total_time=$(FUZZ_SECONDS) -timeout=5 -artifact_prefix=$(BUILD)/fuzz/ \
-	    -print_final_stats=0 $(BUILD)/fuzz/corpus tests/fuzz/corpus/command
+fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
+	    rm -rf $(BUILD)/fuzz/corpus-$$t && mkdir -p $(BUILD)/fuzz/corpus-$$t && \
+	    echo "fuzz_$$t: $(FUZZ_SECONDS) s" && \
+	    $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=5 \
+	        -artifact_prefix=$(BUILD)/fuzz/ -print_final_stats=0 \
+	        $(BUILD)/fuzz/corpus-$$t tests/fuzz/corpus/$$t 2>$(BUILD)/fuzz/$$t.log || \
+	        { tail -40 $(BUILD)/fuzz/$$t.log; exit 1; }; \
+	    grep -E '^Done [0-9]+ runs' $(BUILD)/fuzz/$$t.log; \
+	done
 
 cli-test: all
 	PLUMB=$(CURDIR)/$(BUILD)/plumb PYTHON=$(PYTHON) $(TEST_PYTHON) -m pytest -q tests/cli

@@ -54,7 +54,8 @@ extern "C" {
     X(NOTFOUND, -11, "not found")                                             \
     X(UNSUPPORTED, -12, "not supported on this system")                       \
     X(PARSE, -13, "could not parse")                                          \
-    X(TOOFEW, -14, "too few measurements")
+    X(TOOFEW, -14, "too few measurements")                                    \
+    X(ACCESS, -15, "permission denied")
 
 typedef enum {
     PLUMB_OK = 0,
@@ -616,6 +617,117 @@ PLUMB_API int plumb_report_render(const plumb_session_t *s,
                                   plumb_format_t format,
                                   const plumb_report_opts_t *opts,
                                   char **out);
+
+/* ---- stacks -------------------------------------------------------------- */
+
+/* One frame of a Python stack. */
+typedef struct {
+    const char *function; /* qualified name where the version has one */
+    const char *file;
+    int line;             /* 0 when unknown */
+} plumb_frame_t;
+
+/* Aggregated stacks: a trie of frames per thread with a sample count on
+ * each node, so a long session stays as small as its distinct stacks. It
+ * copies every string it is given. */
+typedef struct plumb_stack plumb_stack_t;
+
+/* An empty stack in *out, which the caller frees with plumb_stack_free. */
+PLUMB_API int plumb_stack_new(plumb_stack_t **out);
+PLUMB_API void plumb_stack_free(plumb_stack_t *st);
+/* Adds `count` samples of one stack of thread `thread` (a label such as
+ * "MainThread (tid 4242)"); frames[0] is the innermost. truncated marks a
+ * stack cut short: a frame "[truncated]" stands at its outer end. n may be
+ * 0 (a thread running no Python); a NULL function reads "[unknown]", a NULL
+ * file "". Adding a stack already seen allocates nothing. PLUMB_EINVAL for
+ * NULL st or thread, or NULL frames with n > 0; count 0 adds nothing. */
+PLUMB_API int plumb_stack_add(plumb_stack_t *st, const char *thread,
+                              const plumb_frame_t *frames, size_t n,
+                              int truncated, uint64_t count);
+/* Samples added so far, every thread's (0 for NULL). */
+PLUMB_API uint64_t plumb_stack_total(const plumb_stack_t *st);
+/* Collapsed stacks (FlameGraph, inferno): one line per distinct stack,
+ * "thread;outer;...;inner COUNT", a frame written "function (file:line)"
+ * ("[truncated]" alone), lines sorted bytewise. In names, ';' becomes ':'
+ * and a newline a space. The caller frees *out; "" when empty. */
+PLUMB_API int plumb_stack_collapsed(const plumb_stack_t *st, char **out);
+/* The stacks as a speedscope file
+ * (https://www.speedscope.app/file-format-schema.json): one "sampled"
+ * profile per thread, one sample per distinct stack weighted by its count.
+ * `name` names the file (NULL: no name). The caller frees *out. */
+PLUMB_API int plumb_stack_speedscope(const plumb_stack_t *st,
+                                     const char *name, char **out);
+
+/* A function (or a line) with the samples in which it is innermost (self)
+ * and in which it is anywhere on the stack (total, counted once per
+ * sample even when it recurses). */
+typedef struct {
+    const char *function, *file; /* owned by the stack */
+    int line;                    /* 0 when listed by function */
+    uint64_t self, total;
+} plumb_stack_entry_t;
+
+/* Every function (by_line 0) or line (by_line 1), by self count, then
+ * total, descending, then by name. The caller frees *out (free()); the
+ * strings stay the stack's. *out is NULL when *n is 0. */
+PLUMB_API int plumb_stack_top(const plumb_stack_t *st, int by_line,
+                              plumb_stack_entry_t **out, size_t *n);
+
+/* ---- profiling ----------------------------------------------------------- */
+
+typedef enum {
+    PLUMB_PROFILE_CPU,  /* only threads the kernel has on a CPU */
+    PLUMB_PROFILE_WALL  /* every thread, idle or blocked included */
+} plumb_profile_mode_t;
+
+typedef struct {
+    double rate_hz;            /* samples per second; default 10000 */
+    plumb_profile_mode_t mode; /* default CPU */
+    double duration_s;         /* stop after this long; 0: until the target
+                                  exits or *cancel is set */
+    const volatile sig_atomic_t *cancel;
+} plumb_profile_opts_t;
+
+/* What a profiling session collected, and how faithfully. */
+typedef struct {
+    plumb_stack_t *stacks;     /* aggregated stacks, owned */
+    int pid;
+    char python[32];           /* "CPython 3.12.1" */
+    plumb_profile_mode_t mode;
+    double rate_hz;            /* asked for */
+    double achieved_hz;        /* samples taken per second of duration */
+    int64_t duration_ns;
+    uint64_t samples;          /* ticks at which the target was read */
+    uint64_t dropped;          /* ticks discarded: the stacks changed while
+                                  being read (never invented) */
+    uint64_t thread_samples;   /* stacks recorded (one per counted thread) */
+    uint64_t idle;             /* cpu mode: thread ticks skipped as off-CPU */
+    size_t threads_seen;       /* distinct threads met */
+    int exit_status;           /* launch: the program's exit code, -1 when
+                                  killed by a signal; attach: -1 */
+} plumb_profile_t;
+
+PLUMB_API void plumb_profile_opts_init(plumb_profile_opts_t *opts);
+/* Samples the running CPython process pid without stopping it, until it
+ * exits, the duration passes or *cancel is set. PLUMB_ENOTFOUND (no such
+ * process, or it is not CPython), PLUMB_EACCESS, PLUMB_EUNSUPPORTED (its
+ * version); `why` then holds a sentence for the user. The caller frees *out
+ * with plumb_profile_free. */
+PLUMB_API int plumb_profile_attach(int pid, const plumb_profile_opts_t *opts,
+                                   plumb_profile_t **out, char *why,
+                                   size_t why_size);
+/* Starts argv (argv[0] found in PATH) and samples it until it exits. */
+PLUMB_API int plumb_profile_launch(char *const *argv,
+                                   const plumb_profile_opts_t *opts,
+                                   plumb_profile_t **out, char *why,
+                                   size_t why_size);
+PLUMB_API void plumb_profile_free(plumb_profile_t *p);
+/* The terminal summary of a profile: what was sampled and how faithfully,
+ * then the `top` functions and lines by self and total share. The caller
+ * frees *out. */
+PLUMB_API int plumb_report_profile(const plumb_profile_t *p,
+                                   const plumb_report_opts_t *opts,
+                                   size_t top, char **out);
 
 #ifdef __cplusplus
 }

@@ -96,5 +96,6 @@ int cli_bench(int argc, char **argv);
 int cli_runs(int argc, char **argv);
 int cli_show(int argc, char **argv);
 int cli_compare(int argc, char **argv);
+int cli_profile(int argc, char **argv);
 
 #endif

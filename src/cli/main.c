@@ -13,6 +13,7 @@ static const char usage[] =
     "  runs                 list stored runs\n"
     "  show ID              print one stored run\n"
     "  compare ID ID        compare two stored runs (baseline first)\n"
+    "  profile -- CMD       where a Python program's time goes (sampling)\n"
     "\n"
     "Run 'plumb COMMAND --help' for a command's options.\n"
     "Results are stored in .plumb/plumb.db (or --store PATH, or "
@@ -42,7 +43,9 @@ int main(int argc, char **argv)
         return cli_show(argc - 1, argv + 1);
     if (!strcmp(cmd, "compare"))
         return cli_compare(argc - 1, argv + 1);
-    cli_error("unknown command '%s'; the commands are bench, runs, show and "
-              "compare (plumb --help)", cmd);
+    if (!strcmp(cmd, "profile"))
+        return cli_profile(argc - 1, argv + 1);
+    cli_error("unknown command '%s'; the commands are bench, runs, show, "
+              "compare and profile (plumb --help)", cmd);
     return CLI_USAGE;
 }

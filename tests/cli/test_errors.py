@@ -82,7 +82,10 @@ def test_unusable_store_fails_before_measuring(plumb, tmp_path):
 
 def test_help_lists_only_what_exists(plumb):
     text = plumb.run("--help", check=0).stdout
-    for cmd in ("bench", "runs", "show", "compare"):
+    for cmd in ("bench", "runs", "show", "compare", "profile"):
         assert cmd in text
-    assert "profile" not in text
+        assert "usage: plumb " + cmd in plumb.run(cmd, "--help",
+                                                   check=0).stdout
+    for missing in ("mem", "sql", "advise", "check", "report"):
+        assert f"  {missing} " not in text
     assert "--param" in plumb.run("bench", "--help", check=0).stdout

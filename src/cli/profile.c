@@ -1,0 +1,184 @@
+/* profile.c: `plumb profile`: starts a program (or attaches to one) and
+ * samples its Python stacks from outside, then prints where the time went
+ * or writes a flame graph. */
+#define _GNU_SOURCE
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: plumb profile [options] -- CMD [ARGS...]\n"
+    "       plumb profile [options] -p PID\n"
+    "\n"
+    "Samples a CPython program's stacks from outside the process, without\n"
+    "stopping it or changing its code, and shows where the time goes.\n"
+    "\n"
+    "  -p, --pid PID          attach to a running process (Ctrl-C detaches)\n"
+    "  -d, --duration S       stop sampling after S seconds\n"
+    "  -r, --rate HZ          samples per second (10000)\n"
+    "  -m, --mode MODE        cpu: only threads on a CPU (default); wall:\n"
+    "                         every thread, so waiting and I/O show up\n"
+    "  -f, --format FORMAT    text (a summary, the default), collapsed\n"
+    "                         (FlameGraph, inferno) or speedscope (JSON)\n"
+    "  -o, --output FILE      write there instead of stdout\n"
+    "      --top N            rows in each summary table (20)\n"
+    "      --color WHEN       auto, always or never (NO_COLOR is "
+    "respected)\n";
+
+enum { OPT_TOP = OPT_FIRST_LOCAL };
+
+static int write_output(const char *path, const char *text)
+{
+    if (!path || strcmp(path, "-") == 0) {
+        fputs(text, stdout);
+        return fflush(stdout) == 0 ? 0 : -1;
+    }
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    int ok = fputs(text, f) >= 0;
+    return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+static void explain(int err, const char *why)
+{
+    if (why && *why)
+        cli_error("%s", why);
+    else
+        cli_error("%s", plumb_strerror(err));
+}
+
+int cli_profile(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"pid", required_argument, NULL, 'p'},
+        {"duration", required_argument, NULL, 'd'},
+        {"rate", required_argument, NULL, 'r'},
+        {"mode", required_argument, NULL, 'm'},
+        {"format", required_argument, NULL, 'f'},
+        {"output", required_argument, NULL, 'o'},
+        {"top", required_argument, NULL, OPT_TOP},
+        {"color", required_argument, NULL, OPT_COLOR},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    plumb_profile_opts_t opts;
+    const char *format = "text", *output = NULL, *color = "auto";
+    unsigned pid = 0, top = 20;
+    int opt;
+    plumb_profile_opts_init(&opts);
+    while ((opt = getopt_long(argc, argv, "+p:d:r:m:f:o:h", options, NULL)) !=
+           -1) {
+        switch (opt) {
+        case 'p':
+            if (cli_parse_uint(optarg, &pid) || pid == 0) {
+                cli_error("--pid takes a process id (got '%s')", optarg);
+                return CLI_USAGE;
+            }
+            break;
+        case 'd':
+            if (cli_parse_double(optarg, &opts.duration_s) ||
+                opts.duration_s <= 0) {
+                cli_error("--duration takes seconds, such as 30 (got '%s')",
+                          optarg);
+                return CLI_USAGE;
+            }
+            break;
+        case 'r':
+            if (cli_parse_double(optarg, &opts.rate_hz) ||
+                opts.rate_hz <= 0 || opts.rate_hz > 1e6) {
+                cli_error("--rate takes samples per second, 1 to 1000000 "
+                          "(got '%s')", optarg);
+                return CLI_USAGE;
+            }
+            break;
+        case 'm':
+            if (!strcmp(optarg, "cpu"))
+                opts.mode = PLUMB_PROFILE_CPU;
+            else if (!strcmp(optarg, "wall"))
+                opts.mode = PLUMB_PROFILE_WALL;
+            else {
+                cli_error("--mode takes cpu or wall (got '%s')", optarg);
+                return CLI_USAGE;
+            }
+            break;
+        case 'f':
+            if (strcmp(optarg, "text") && strcmp(optarg, "collapsed") &&
+                strcmp(optarg, "speedscope")) {
+                cli_error("--format takes text, collapsed or speedscope (got "
+                          "'%s')", optarg);
+                return CLI_USAGE;
+            }
+            format = optarg;
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case OPT_TOP:
+            if (cli_parse_uint(optarg, &top) || top == 0) {
+                cli_error("--top takes a number of rows (got '%s')", optarg);
+                return CLI_USAGE;
+            }
+            break;
+        case OPT_COLOR:
+            color = optarg;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return CLI_OK;
+        default:
+            fputs(usage, stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (pid && optind < argc) {
+        cli_error("give either -p PID or a command after --, not both");
+        return CLI_USAGE;
+    }
+    if (!pid && optind >= argc) {
+        cli_error("nothing to profile; e.g. plumb profile -- python3 app.py, "
+                  "or plumb profile -p PID");
+        return CLI_USAGE;
+    }
+    cli_catch_interrupts();
+    opts.cancel = &cli_interrupted;
+    plumb_profile_t *p = NULL;
+    char why[512] = "";
+    int err = pid ? plumb_profile_attach((int)pid, &opts, &p, why, sizeof why)
+                  : plumb_profile_launch(argv + optind, &opts, &p, why,
+                                         sizeof why);
+    if (err) {
+        explain(err, why);
+        return err == PLUMB_EINVAL ? CLI_USAGE : CLI_FAILED;
+    }
+    char *text = NULL;
+    if (!strcmp(format, "collapsed"))
+        err = plumb_stack_collapsed(p->stacks, &text);
+    else if (!strcmp(format, "speedscope"))
+        err = plumb_stack_speedscope(p->stacks, p->python, &text);
+    else {
+        plumb_report_opts_t ro = {
+            cli_color_wanted(color, output ? stderr : stdout), 0};
+        if (output)
+            ro.color = 0;
+        err = plumb_report_profile(p, &ro, top, &text);
+    }
+    int rc = CLI_OK;
+    if (err) {
+        cli_error("cannot render the profile: %s", plumb_strerror(err));
+        rc = CLI_FAILED;
+    } else if (write_output(output, text) != 0) {
+        cli_error("cannot write %s: %s", output, strerror(errno));
+        rc = CLI_FAILED;
+    } else if (output) {
+        cli_note("%llu samples (%llu dropped) written to %s",
+                 (unsigned long long)p->samples,
+                 (unsigned long long)p->dropped, output);
+    }
+    free(text);
+    plumb_profile_free(p);
+    return rc;
+}
