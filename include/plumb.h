@@ -586,8 +586,9 @@ typedef struct {
     int64_t created_ns;
     char *name, *command;
     size_t n_samples;
-    double median_wall_ns;
+    double median_wall_ns; /* NaN when none (a profile) */
     int partial;
+    int profile;           /* 1 for a profile run (n_samples: its ticks) */
 } plumb_run_info_t;
 
 /* The newest `limit` runs (0: all), newest first. Free with
@@ -658,6 +659,18 @@ PLUMB_API int plumb_stack_collapsed(const plumb_stack_t *st, char **out);
 PLUMB_API int plumb_stack_speedscope(const plumb_stack_t *st,
                                      const char *name, char **out);
 
+/* Adds `count` samples of one collapsed stack, a line of
+ * plumb_stack_collapsed without its count: "thread;outer;...;inner". A
+ * frame "function (file:line)" is split at the last " (" whose tail is
+ * "file:line)", so a function name holding " (" reads back whole (a file
+ * name holding " (" is then split there; the collapsed text still reads
+ * the same); a frame
+ * without such a tail is a function of file "" and line 0 (as "[truncated]"
+ * is written). Names lose what collapsed stacks escape (';', newlines).
+ * PLUMB_EINVAL for NULL st or line; count 0 adds nothing. */
+PLUMB_API int plumb_stack_add_collapsed(plumb_stack_t *st, const char *line,
+                                        uint64_t count);
+
 /* A function (or a line) with the samples in which it is innermost (self)
  * and in which it is anywhere on the stack (total, counted once per
  * sample even when it recurses). */
@@ -673,6 +686,20 @@ typedef struct {
 PLUMB_API int plumb_stack_top(const plumb_stack_t *st, int by_line,
                               plumb_stack_entry_t **out, size_t *n);
 
+/* A function's share of two aggregates: the fraction of each one's
+ * samples in which it is on the stack (its total / all samples). */
+typedef struct {
+    const char *function, *file; /* owned by one of the two stacks */
+    uint64_t total_a, total_b;
+    double share_a, share_b;     /* 0..1; 0 where the function is absent */
+} plumb_stack_change_t;
+
+/* Every function of a or b with its share in each, by the size of the
+ * change |share_b - share_a|, descending, then by name. The caller frees
+ * *out (free()); the strings stay the stacks'. *out is NULL when *n is 0. */
+PLUMB_API int plumb_stack_diff(const plumb_stack_t *a, const plumb_stack_t *b,
+                               plumb_stack_change_t **out, size_t *n);
+
 /* ---- profiling ----------------------------------------------------------- */
 
 typedef enum {
@@ -685,8 +712,18 @@ typedef struct {
     plumb_profile_mode_t mode; /* default CPU */
     double duration_s;         /* stop after this long; 0: until the target
                                   exits or *cancel is set */
+    int children;              /* also sample the Python processes the
+                                  target starts, each labelled by pid */
     const volatile sig_atomic_t *cancel;
 } plumb_profile_opts_t;
+
+/* One thread of a profiled process. */
+typedef struct {
+    char label[64];            /* "main thread (tid 4242)" */
+    uint64_t stacks;           /* stacks recorded for it */
+    uint64_t gil_ticks;        /* ticks at which it held the GIL */
+    int gil_known;             /* 0 when the version cannot tell */
+} plumb_profile_thread_t;
 
 /* What a profiling session collected, and how faithfully. */
 typedef struct {
@@ -703,9 +740,30 @@ typedef struct {
     uint64_t thread_samples;   /* stacks recorded (one per counted thread) */
     uint64_t idle;             /* cpu mode: thread ticks skipped as off-CPU */
     size_t threads_seen;       /* distinct threads met */
+    size_t processes;          /* CPython processes sampled (children) */
+    plumb_profile_thread_t *threads; /* the first ones met, in order */
+    size_t n_threads;
     int exit_status;           /* launch: the program's exit code, -1 when
                                   killed by a signal; attach: -1 */
 } plumb_profile_t;
+
+/* Saves a profile as a new session (environment `env`, or blanks when NULL;
+ * `invocation` is plumb's own command line, or NULL) holding one run of
+ * kind profile named "profile: COMMAND" ("profile: pid N" when command is
+ * NULL), with its header, threads and aggregated stacks (one row per
+ * distinct stack), all in one transaction. Sets *run_id (may be NULL). */
+PLUMB_API int plumb_store_save_profile(plumb_store_t *st,
+                                       const plumb_profile_t *p,
+                                       const plumb_env_t *env,
+                                       const char *command,
+                                       const char *invocation,
+                                       int64_t *run_id);
+/* Loads profile run `run_id`, its stacks rebuilt from the stored rows
+ * (their collapsed stacks read the same as the saved profile's).
+ * PLUMB_ENOTFOUND when there is no such run or it is not a profile. The
+ * caller frees *out with plumb_profile_free. */
+PLUMB_API int plumb_store_load_profile(plumb_store_t *st, int64_t run_id,
+                                       plumb_profile_t **out);
 
 PLUMB_API void plumb_profile_opts_init(plumb_profile_opts_t *opts);
 /* Samples the running CPython process pid without stopping it, until it
@@ -728,6 +786,14 @@ PLUMB_API void plumb_profile_free(plumb_profile_t *p);
 PLUMB_API int plumb_report_profile(const plumb_profile_t *p,
                                    const plumb_report_opts_t *opts,
                                    size_t top, char **out);
+
+/* Two profiles side by side: for each function, its total share of the
+ * samples in a and in b and the change in percentage points, the biggest
+ * changes first, `top` rows (0: all). The caller frees *out. */
+PLUMB_API int plumb_report_profile_diff(const plumb_profile_t *a,
+                                        const plumb_profile_t *b,
+                                        const plumb_report_opts_t *opts,
+                                        size_t top, char **out);
 
 #ifdef __cplusplus
 }

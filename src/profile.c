@@ -1,8 +1,9 @@
-/* profile.c: a sampling session over a CPython process read from outside:
- * find the interpreter, then at a steady rate read every thread's stack and
- * add it to the aggregated stacks. It paces itself, counts what it could
- * not read, and never stops the target. Reading memory is target's
- * business, decoding CPython's structures unwind's, aggregating stack's. */
+/* profile.c: a sampling session over CPython processes read from outside:
+ * find each interpreter, then at a steady rate read every thread's stack
+ * and add it to the aggregated stacks. It paces itself, counts what it
+ * could not read, follows the target's Python children when asked, and
+ * never stops a target. Reading memory is target's business, decoding
+ * CPython's structures unwind's, aggregating stack's. */
 #define _GNU_SOURCE
 #include "plumb.h"
 #include "sampler/python.h"
@@ -10,6 +11,7 @@
 #include "sampler/threads.h"
 #include "sampler/unwind.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <spawn.h>
@@ -22,23 +24,42 @@
 
 extern char **environ;
 
-/* Threads read per sample; more are left out of that sample. */
+/* Threads read per process per sample; more are left out of it. */
 #define MAX_THREADS 64
+/* Processes followed with --children. */
+#define MAX_PROCS 64
+/* Threads listed one by one; a process that makes thousands has the rest
+ * counted in threads_seen only. */
+#define MAX_LISTED_THREADS 256
 /* How long a launched program may take to become a running CPython (a
  * launcher script such as pyenv's shim execs the interpreter late). */
 #define LAUNCH_WAIT_NS INT64_C(10000000000)
-/* How long an attached process that is still starting may take. */
-#define ATTACH_WAIT_NS INT64_C(2000000000)
-#define POLL_NS 5000000
+/* How long an attached process or a new child that is still starting may
+ * take. */
+#define START_WAIT_NS INT64_C(2000000000)
+/* How often exits are checked and new children looked for. */
+#define POLL_NS INT64_C(5000000)
+#define SCAN_NS INT64_C(20000000)
 
+typedef enum { PROC_PENDING, PROC_CONNECTED, PROC_IGNORED } proc_state_t;
+
+/* One process read by the session. */
 typedef struct {
+    int pid;
+    proc_state_t state;
+    int64_t give_up_ns;          /* PENDING: until when to keep trying */
     plumb__target_t *target;
     plumb__python_t python;
     plumb__unwinder_t *unwinder;
     plumb__threads_t *threads;
+} proc_t;
+
+typedef struct {
+    proc_t procs[MAX_PROCS];
+    size_t n_procs;
+    int children;
     plumb__thread_stack_t *stacks;
-    int seen_tid[1024];
-    size_t n_seen;
+    char why[512];               /* the last finder's sentence */
 } session_t;
 
 void plumb_profile_opts_init(plumb_profile_opts_t *opts)
@@ -53,14 +74,24 @@ void plumb_profile_free(plumb_profile_t *p)
     if (!p)
         return;
     plumb_stack_free(p->stacks);
+    free(p->threads);
     free(p);
+}
+
+static void proc_close(proc_t *pr)
+{
+    plumb__unwinder_free(pr->unwinder);
+    plumb__threads_free(pr->threads);
+    plumb__target_close(pr->target);
+    pr->unwinder = NULL;
+    pr->threads = NULL;
+    pr->target = NULL;
 }
 
 static void session_close(session_t *s)
 {
-    plumb__unwinder_free(s->unwinder);
-    plumb__threads_free(s->threads);
-    plumb__target_close(s->target);
+    for (size_t i = 0; i < s->n_procs; i++)
+        proc_close(&s->procs[i]);
     free(s->stacks);
 }
 
@@ -84,122 +115,253 @@ static int child_exited(pid_t child, int *status)
     return 1;
 }
 
-/* Opens pid and finds its interpreter; a launched child gets time to exec
- * into Python and start its runtime. */
-static int connect(session_t *s, int pid, pid_t child, int *exit_status,
-                   char *why, size_t why_size)
+static proc_t *add_proc(session_t *s, int pid, int64_t wait_ns)
 {
-    int64_t deadline = plumb_clock_now_ns() +
-                       (child > 0 ? LAUNCH_WAIT_NS : ATTACH_WAIT_NS);
-    char attempt[512];
+    for (size_t i = 0; i < s->n_procs; i++)
+        if (s->procs[i].pid == pid)
+            return NULL;
+    if (s->n_procs == MAX_PROCS)
+        return NULL;
+    proc_t *pr = &s->procs[s->n_procs++];
+    memset(pr, 0, sizeof *pr);
+    pr->pid = pid;
+    pr->state = PROC_PENDING;
+    pr->give_up_ns = plumb_clock_now_ns() + wait_ns;
+    return pr;
+}
+
+/* One try at reading pr as CPython. PLUMB_ENOTFOUND while it is not (yet)
+ * one; other errors are final for it. */
+static int try_connect(session_t *s, proc_t *pr)
+{
+    char why[512] = "";
+    int err = plumb__target_open(pr->pid, &pr->target, why, sizeof why);
+    int opened = err == 0;
+    if (!err)
+        err = plumb__python_find(pr->target, &pr->python, why, sizeof why);
+    if (!err)
+        err = plumb__unwinder_new(pr->target, &pr->python, &pr->unwinder, why,
+                                  sizeof why);
+    if (!err)
+        err = plumb__threads_new(pr->pid, &pr->threads);
+    if (!err) {
+        pr->state = PROC_CONNECTED;
+        return 0;
+    }
+    proc_close(pr);
+    /* the finder's sentence says what the program is; an open that fails
+     * on a program that has just exited says less */
+    if (why[0] && (opened || !s->why[0]))
+        snprintf(s->why, sizeof s->why, "%s", why);
+    return err;
+}
+
+/* Waits for the first process to become a CPython that can be read: a
+ * launched one for up to LAUNCH_WAIT_NS, an attached one while it starts. */
+static int connect_root(session_t *s, pid_t child, int *exit_status)
+{
+    proc_t *root = &s->procs[0];
     int err;
-    why[0] = '\0';
     for (;;) {
-        attempt[0] = '\0';
-        err = plumb__target_open(pid, &s->target, attempt, sizeof attempt);
-        int opened = err == 0;
+        err = try_connect(s, root);
         if (!err)
-            err = plumb__python_find(s->target, &s->python, attempt,
-                                     sizeof attempt);
-        if (!err)
-            break;
-        plumb__target_close(s->target);
-        s->target = NULL;
-        /* the finder's sentence says what the program is; an open that
-         * fails on a program that has just exited says less */
-        if (opened || !why[0])
-            snprintf(why, why_size, "%s", attempt);
-        /* an attached process gets time only while it is still starting:
-         * it is there (opened) but its runtime is not */
-        if ((child <= 0 && !(opened && err == PLUMB_ENOTFOUND)) ||
-            err == PLUMB_EACCESS || err == PLUMB_EUNSUPPORTED ||
-            plumb_clock_now_ns() > deadline)
+            return 0;
+        int starting = err == PLUMB_ENOTFOUND && kill(root->pid, 0) == 0;
+        if (!starting || plumb_clock_now_ns() > root->give_up_ns)
             return err;
         if (child_exited(child, exit_status)) {
-            size_t len = strlen(why);
-            if (len + 1 < why_size)
-                snprintf(why + len, why_size - len, "%sthe program exited "
-                         "before it ran CPython",
-                         len ? "; " : "");
+            size_t len = strlen(s->why);
+            snprintf(s->why + len, sizeof s->why - len,
+                     "%sthe program exited before it ran CPython",
+                     len ? "; " : "");
             return PLUMB_ENOTFOUND;
         }
         sleep_ns(POLL_NS);
     }
-    if ((err = plumb__unwinder_new(s->target, &s->python, &s->unwinder, why,
-                                   why_size)) != 0)
-        return err;
-    if ((err = plumb__threads_new(pid, &s->threads)) != 0)
-        return err;
-    s->stacks = calloc(MAX_THREADS, sizeof *s->stacks);
-    return s->stacks ? 0 : PLUMB_ENOMEM;
 }
 
-static void thread_label(int pid, const plumb__thread_stack_t *t, char *out,
+/* Adds the descendants of pid (through /proc/PID/task/TID/children) that
+ * are not followed yet. */
+static void find_children(session_t *s, int pid, int depth)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", pid);
+    DIR *tasks = opendir(path);
+    if (!tasks || depth > 8) {
+        if (tasks)
+            closedir(tasks);
+        return;
+    }
+    struct dirent *task;
+    while ((task = readdir(tasks)) != NULL) {
+        if (task->d_name[0] == '.')
+            continue;
+        char list_path[300];
+        snprintf(list_path, sizeof list_path, "/proc/%d/task/%s/children",
+                 pid, task->d_name);
+        FILE *f = fopen(list_path, "re");
+        int kid;
+        while (f && fscanf(f, "%d", &kid) == 1) {
+            add_proc(s, kid, START_WAIT_NS);
+            find_children(s, kid, depth + 1);
+        }
+        if (f)
+            fclose(f);
+    }
+    closedir(tasks);
+}
+
+static void thread_label(const session_t *s, const proc_t *pr,
+                         const plumb__thread_stack_t *t, char *out,
                          size_t size)
 {
-    if (t->native_id == pid)
-        snprintf(out, size, "main thread (tid %d)", t->native_id);
+    char pid[32] = "";
+    if (s->children)
+        snprintf(pid, sizeof pid, "pid %d ", pr->pid);
+    if (t->native_id == pr->pid)
+        snprintf(out, size, "%smain thread (tid %d)", pid, t->native_id);
     else if (t->native_id > 0)
-        snprintf(out, size, "thread (tid %d)", t->native_id);
+        snprintf(out, size, "%sthread (tid %d)", pid, t->native_id);
     else /* before 3.11 CPython does not record the kernel's thread id */
-        snprintf(out, size, "thread 0x%llx",
+        snprintf(out, size, "%sthread 0x%llx", pid,
                  (unsigned long long)t->thread_id);
 }
 
 /* Whether a thread counts in cpu mode: the kernel says it is running. Where
  * the version hides the kernel's thread id (before 3.11), the GIL holder
  * stands in: only it can be running Python code. */
-static int on_cpu(session_t *s, const plumb__thread_stack_t *t)
+static int on_cpu(proc_t *pr, const plumb__thread_stack_t *t)
 {
     if (t->native_id > 0)
-        return plumb__threads_on_cpu(s->threads, t->native_id) == 1;
+        return plumb__threads_on_cpu(pr->threads, t->native_id) == 1;
     return t->holds_gil == 1;
 }
 
-static void note_thread(session_t *s, int tid)
+/* The thread's entry in p->threads, added when first met; NULL once the
+ * list is full. */
+static plumb_profile_thread_t *note_thread(plumb_profile_t *p,
+                                           const char *label)
 {
-    for (size_t i = 0; i < s->n_seen; i++)
-        if (s->seen_tid[i] == tid)
-            return;
-    if (s->n_seen < sizeof s->seen_tid / sizeof *s->seen_tid)
-        s->seen_tid[s->n_seen++] = tid;
+    for (size_t i = 0; i < p->n_threads; i++)
+        if (strcmp(p->threads[i].label, label) == 0)
+            return &p->threads[i];
+    p->threads_seen++;
+    if (p->n_threads == MAX_LISTED_THREADS)
+        return NULL;
+    plumb_profile_thread_t *t = &p->threads[p->n_threads++];
+    memset(t, 0, sizeof *t);
+    snprintf(t->label, sizeof t->label, "%s", label);
+    return t;
 }
 
-/* One tick: every thread's stack, or nothing when a read was torn. */
-static int sample_once(session_t *s, const plumb_profile_opts_t *o,
+/* Reads one process's threads into the profile. PLUMB_EIO for a torn
+ * read, PLUMB_ENOTFOUND when the process is gone. */
+static int sample_proc(session_t *s, proc_t *pr, const plumb_profile_opts_t *o,
                        plumb_profile_t *p)
 {
     size_t n = 0;
-    int err = plumb__unwind(s->unwinder, s->stacks, MAX_THREADS, &n);
-    if (err == PLUMB_EIO) {
-        p->dropped++;
-        return 0;
-    }
+    int err = plumb__unwind(pr->unwinder, s->stacks, MAX_THREADS, &n);
     if (err)
         return err;
-    p->samples++;
     for (size_t i = 0; i < n; i++) {
         const plumb__thread_stack_t *t = &s->stacks[i];
-        note_thread(s, t->native_id > 0 ? t->native_id : (int)t->thread_id);
-        if (o->mode == PLUMB_PROFILE_CPU && !on_cpu(s, t)) {
+        /* a thread state CPython has made but not started yet */
+        if (t->thread_id == 0 && t->native_id <= 0 && t->n_frames == 0)
+            continue;
+        char label[64];
+        thread_label(s, pr, t, label, sizeof label);
+        plumb_profile_thread_t *entry = note_thread(p, label);
+        if (entry && t->holds_gil >= 0) {
+            entry->gil_known = 1;
+            entry->gil_ticks += (uint64_t)t->holds_gil;
+        }
+        if (o->mode == PLUMB_PROFILE_CPU && !on_cpu(pr, t)) {
             p->idle++;
             continue;
         }
-        char label[64];
-        thread_label(p->pid, t, label, sizeof label);
+        /* no Python frame yet (start-up, or C code before any Python):
+         * nothing to attribute */
+        if (t->n_frames == 0)
+            continue;
         if ((err = plumb_stack_add(p->stacks, label, t->frames, t->n_frames,
                                    t->truncated, 1)) != 0)
             return err;
+        if (entry)
+            entry->stacks++;
         p->thread_samples++;
     }
     return 0;
+}
+
+/* One tick over every connected process. A torn read drops that process's
+ * sample, never half of it; a process that is gone is let go. */
+static int sample_all(session_t *s, const plumb_profile_opts_t *o,
+                      plumb_profile_t *p)
+{
+    int read_any = 0, torn = 0;
+    for (size_t i = 0; i < s->n_procs; i++) {
+        proc_t *pr = &s->procs[i];
+        if (pr->state != PROC_CONNECTED)
+            continue;
+        int err = sample_proc(s, pr, o, p);
+        if (err == PLUMB_EIO && kill(pr->pid, 0) != 0)
+            err = PLUMB_ENOTFOUND; /* it did not tear, it ended */
+        if (err == PLUMB_ENOTFOUND) {
+            proc_close(pr);
+            pr->state = PROC_IGNORED;
+            continue;
+        }
+        if (err == PLUMB_EIO) {
+            torn = 1;
+            continue;
+        }
+        if (err)
+            return err;
+        read_any = 1;
+    }
+    if (torn)
+        p->dropped++;
+    else if (read_any)
+        p->samples++;
+    return 0;
+}
+
+/* Connects pending processes and, with children, looks for new ones. */
+static void scan(session_t *s, plumb_profile_t *p)
+{
+    if (s->children && s->procs[0].pid > 0)
+        find_children(s, s->procs[0].pid, 0);
+    int64_t now = plumb_clock_now_ns();
+    for (size_t i = 0; i < s->n_procs; i++) {
+        proc_t *pr = &s->procs[i];
+        if (pr->state != PROC_PENDING)
+            continue;
+        int err = try_connect(s, pr);
+        if (!err) {
+            p->processes++;
+            if (!p->python[0])
+                snprintf(p->python, sizeof p->python, "CPython %d.%d",
+                         pr->python.major, pr->python.minor);
+        } else if (err != PLUMB_ENOTFOUND || now > pr->give_up_ns ||
+                   kill(pr->pid, 0) != 0) {
+            pr->state = PROC_IGNORED; /* not Python, or gone */
+        }
+    }
+}
+
+static int root_gone(session_t *s, plumb_profile_t *p, pid_t child)
+{
+    if (child > 0)
+        return child_exited(child, &p->exit_status);
+    return kill(s->procs[0].pid, 0) != 0;
 }
 
 static int run_loop(session_t *s, const plumb_profile_opts_t *o,
                     plumb_profile_t *p, pid_t child)
 {
     int64_t interval = (int64_t)(1e9 / o->rate_hz);
-    int64_t start = plumb_clock_now_ns(), next = start, last_check = start;
+    int64_t start = plumb_clock_now_ns(), next = start;
+    int64_t last_poll = start, last_scan = start - SCAN_NS;
     int err = 0;
     for (;;) {
         int64_t now = plumb_clock_now_ns();
@@ -207,27 +369,22 @@ static int run_loop(session_t *s, const plumb_profile_opts_t *o,
             break;
         if (o->duration_s > 0 && now - start >= (int64_t)(o->duration_s * 1e9))
             break;
-        if (child > 0 && now - last_check > POLL_NS) {
-            last_check = now;
-            if (child_exited(child, &p->exit_status))
+        if (now - last_poll > POLL_NS) {
+            last_poll = now;
+            if (root_gone(s, p, child))
                 break;
         }
-        uint64_t dropped_before = p->dropped;
-        err = sample_once(s, o, p);
-        if (err == PLUMB_ENOTFOUND || (err == 0 && p->dropped > dropped_before &&
-                                       kill(p->pid, 0) != 0)) {
-            /* the target is gone: that read did not tear, it ended */
-            p->dropped = dropped_before;
-            err = 0;
+        if (now - last_scan > SCAN_NS) {
+            last_scan = now;
+            scan(s, p);
+        }
+        if ((err = sample_all(s, o, p)) != 0)
+            break;
+        if (!s->children && s->procs[0].state != PROC_CONNECTED) {
+            /* the one target is gone; reap it if it was ours */
+            root_gone(s, p, child);
             break;
         }
-        if (err == 0 && p->dropped > dropped_before && child > 0 &&
-            child_exited(child, &p->exit_status)) {
-            p->dropped = dropped_before;
-            break;
-        }
-        if (err)
-            break;
         next += interval;
         now = plumb_clock_now_ns();
         if (next < now)
@@ -240,7 +397,6 @@ static int run_loop(session_t *s, const plumb_profile_opts_t *o,
             ;
     }
     p->duration_ns = plumb_clock_now_ns() - start;
-    p->threads_seen = s->n_seen;
     if (p->duration_ns > 0)
         p->achieved_hz = (double)p->samples * 1e9 / (double)p->duration_ns;
     return err;
@@ -262,7 +418,10 @@ static int profile(int pid, pid_t child, const plumb_profile_opts_t *opts,
         return PLUMB_EINVAL;
     *out = NULL;
     why[0] = '\0';
-    if (!(p = calloc(1, sizeof *p)) || plumb_stack_new(&p->stacks) != 0) {
+    s.children = opts->children;
+    if (!(p = calloc(1, sizeof *p)) || plumb_stack_new(&p->stacks) != 0 ||
+        !(p->threads = calloc(MAX_LISTED_THREADS, sizeof *p->threads)) ||
+        !(s.stacks = calloc(MAX_THREADS, sizeof *s.stacks))) {
         err = PLUMB_ENOMEM;
         goto out;
     }
@@ -270,16 +429,36 @@ static int profile(int pid, pid_t child, const plumb_profile_opts_t *opts,
     p->mode = opts->mode;
     p->rate_hz = opts->rate_hz;
     p->exit_status = -1;
-    if ((err = connect(&s, pid, child, &p->exit_status, why, why_size)) != 0)
+    add_proc(&s, pid, child > 0 ? LAUNCH_WAIT_NS : START_WAIT_NS);
+    /* with children the root may be a launcher that never runs Python:
+     * one try, and the sampling loop keeps trying it with the children */
+    err = s.children ? try_connect(&s, &s.procs[0])
+                     : connect_root(&s, child, &p->exit_status);
+    if (!err) {
+        const plumb__python_t *py = &s.procs[0].python;
+        p->processes = 1;
+        if (py->micro >= 0)
+            snprintf(p->python, sizeof p->python, "CPython %d.%d.%d",
+                     py->major, py->minor, py->micro);
+        else /* before 3.11 the micro version may not be readable */
+            snprintf(p->python, sizeof p->python, "CPython %d.%d", py->major,
+                     py->minor);
+    } else if (s.children && err == PLUMB_ENOTFOUND) {
+        err = 0; /* still PENDING: scan() retries it until it gives up */
+    }
+    if (err)
         goto out;
-    if (s.python.micro >= 0)
-        snprintf(p->python, sizeof p->python, "CPython %d.%d.%d",
-                 s.python.major, s.python.minor, s.python.micro);
-    else /* before 3.11 the micro version may not be readable */
-        snprintf(p->python, sizeof p->python, "CPython %d.%d",
-                 s.python.major, s.python.minor);
     err = run_loop(&s, opts, p, child);
+    if (!err && p->processes == 0) {
+        snprintf(s.why + strlen(s.why), sizeof s.why - strlen(s.why),
+                 "%sno CPython process was found among process %d and its "
+                 "children",
+                 s.why[0] ? "; " : "", pid);
+        err = PLUMB_ENOTFOUND;
+    }
 out:
+    if (err && why_size)
+        snprintf(why, why_size, "%s", s.why);
     session_close(&s);
     if (err) {
         plumb_profile_free(p);
@@ -314,20 +493,17 @@ int plumb_profile_launch(char *const *argv, const plumb_profile_opts_t *opts,
         return PLUMB_EEXEC;
     }
     int err = profile(child, child, opts, out, why, why_size);
+    int status;
     if (err) {
-        /* the program runs on unprofiled; plumb does not leave it behind */
-        int status;
+        /* the program would run on unprofiled; plumb does not leave it */
         if (waitpid(child, &status, WNOHANG) == 0) {
             kill(child, SIGTERM);
             waitpid(child, &status, 0);
         }
         return err;
     }
-    if ((*out)->exit_status == -1 && !child_exited(child, &(*out)->exit_status)) {
-        /* stopped by duration or cancel: wait for the program to end */
-        int status;
-        if (waitpid(child, &status, 0) == child)
-            (*out)->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    }
+    /* stopped by duration or cancel: the program runs to its end */
+    if ((*out)->exit_status == -1 && waitpid(child, &status, 0) == child)
+        (*out)->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return 0;
 }

@@ -22,6 +22,7 @@
 #include <assert.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -969,4 +970,156 @@ int plumb_stack_speedscope(const plumb_stack_t *st, const char *name,
         return PLUMB_ENOMEM;
     *out = text;
     return 0;
+}
+
+/* ---- reading collapsed stacks back -------------------------------------- */
+
+/* Splits a collapsed frame "function (file:line)" in place: the last " ("
+ * whose tail is "file:line)" ends the function; without one, the whole
+ * text is the function, its file "" and its line 0 (how "[truncated]" and
+ * frames of unknown place are written). */
+static void parse_frame(char *text, plumb_frame_t *frame)
+{
+    frame->function = text;
+    frame->file = "";
+    frame->line = 0;
+    size_t len = strlen(text);
+    if (len < 5 || text[len - 1] != ')')
+        return;
+    /* ":-?digits)" at the end. */
+    size_t i = len - 1;
+    while (i > 0 && text[i - 1] >= '0' && text[i - 1] <= '9')
+        i--;
+    if (i == len - 1)
+        return;
+    if (i > 0 && text[i - 1] == '-')
+        i--;
+    if (i == 0 || text[i - 1] != ':')
+        return;
+    size_t colon = i - 1;
+    for (size_t open = colon; open-- > 0;) {
+        if (text[open] != ' ' || text[open + 1] != '(')
+            continue;
+        text[open] = '\0';
+        text[colon] = '\0';
+        text[len - 1] = '\0';
+        frame->file = text + open + 2;
+        frame->line = (int)strtol(text + colon + 1, NULL, 10);
+        return;
+    }
+}
+
+int plumb_stack_add_collapsed(plumb_stack_t *st, const char *line,
+                              uint64_t count)
+{
+    if (!st || !line)
+        return PLUMB_EINVAL;
+    if (count == 0)
+        return 0;
+    int err = PLUMB_ENOMEM;
+    size_t len = strlen(line), n = 0;
+    for (const char *c = line; *c; c++)
+        n += *c == ';';
+    char *copy = stack_malloc(len + 1);
+    plumb_frame_t *frames = stack_malloc((n ? n : 1) * sizeof *frames);
+    if (!copy || !frames)
+        goto out;
+    memcpy(copy, line, len + 1);
+    /* The thread, then frames outermost first; frames[0] is innermost. */
+    char *cur = strchr(copy, ';');
+    if (cur)
+        *cur++ = '\0';
+    for (size_t i = n; i-- > 0;) {
+        char *next = strchr(cur, ';');
+        if (next)
+            *next++ = '\0';
+        parse_frame(cur, &frames[i]);
+        cur = next;
+    }
+    err = plumb_stack_add(st, copy, frames, n, 0, count);
+out:
+    free(frames);
+    free(copy);
+    return err;
+}
+
+/* ---- two profiles side by side ------------------------------------------ */
+
+static int compare_by_name(const void *a, const void *b)
+{
+    const plumb_stack_entry_t *x = a, *y = b;
+    int c = strcmp(x->function, y->function);
+    return c ? c : strcmp(x->file, y->file);
+}
+
+static int compare_changes(const void *a, const void *b)
+{
+    const plumb_stack_change_t *x = a, *y = b;
+    double dx = fabs(x->share_b - x->share_a);
+    double dy = fabs(y->share_b - y->share_a);
+    if (dx != dy)
+        return dx > dy ? -1 : 1;
+    int c = strcmp(x->function, y->function);
+    return c ? c : strcmp(x->file, y->file);
+}
+
+int plumb_stack_diff(const plumb_stack_t *a, const plumb_stack_t *b,
+                     plumb_stack_change_t **out, size_t *n)
+{
+    if (!out || !n)
+        return PLUMB_EINVAL;
+    *out = NULL;
+    *n = 0;
+    if (!a || !b)
+        return PLUMB_EINVAL;
+    plumb_stack_entry_t *ea = NULL, *eb = NULL;
+    plumb_stack_change_t *changes = NULL;
+    size_t na = 0, nb = 0, count = 0;
+    int err = plumb_stack_top(a, 0, &ea, &na);
+    if (!err)
+        err = plumb_stack_top(b, 0, &eb, &nb);
+    if (err)
+        goto out;
+    if (na + nb == 0)
+        goto out;
+    if (!(changes = stack_malloc((na + nb) * sizeof *changes))) {
+        err = PLUMB_ENOMEM;
+        goto out;
+    }
+    if (na)
+        qsort(ea, na, sizeof *ea, compare_by_name);
+    if (nb)
+        qsort(eb, nb, sizeof *eb, compare_by_name);
+    double total_a = (double)plumb_stack_total(a);
+    double total_b = (double)plumb_stack_total(b);
+    /* Merge the two name-sorted lists: a function missing on one side has
+     * a share of 0 there. */
+    for (size_t i = 0, j = 0; i < na || j < nb;) {
+        int c = i == na   ? 1
+                : j == nb ? -1
+                          : compare_by_name(&ea[i], &eb[j]);
+        plumb_stack_change_t *ch = &changes[count++];
+        memset(ch, 0, sizeof *ch);
+        if (c <= 0) {
+            ch->function = ea[i].function;
+            ch->file = ea[i].file;
+            ch->total_a = ea[i++].total;
+        }
+        if (c >= 0) {
+            ch->function = eb[j].function;
+            ch->file = eb[j].file;
+            ch->total_b = eb[j++].total;
+        }
+        ch->share_a = total_a > 0 ? (double)ch->total_a / total_a : 0;
+        ch->share_b = total_b > 0 ? (double)ch->total_b / total_b : 0;
+    }
+    qsort(changes, count, sizeof *changes, compare_changes);
+    *out = changes;
+    *n = count;
+    changes = NULL;
+out:
+    free(changes);
+    free(ea);
+    free(eb);
+    return err;
 }

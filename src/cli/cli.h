@@ -38,6 +38,19 @@ int cli_parse_percent(const char *text, double *out);
 /* Opens the store at the path the user chose (or the default); prints the
  * error and returns NULL when it cannot. */
 plumb_store_t *cli_open_store(const char *path);
+/* Saves a profile in the open store and says where on stderr ("stored as
+ * run N in PATH"), or prints why not. argv: plumb's own words after
+ * "plumb"; cmd_argv: the profiled command (none when attached). */
+int cli_profile_save(plumb_store_t *st, const char *store_path,
+                     const plumb_profile_t *p, int argc, char **argv,
+                     int cmd_argc, char **cmd_argv);
+/* Prints a profile to stdout: the summary (format NULL or "text", `top`
+ * rows), "collapsed" or "speedscope". Returns a CLI exit code. */
+int cli_print_profile(const plumb_profile_t *p, const char *format,
+                      const char *color, unsigned top);
+/* Prints which functions gained or lost share from a to b. */
+int cli_print_profile_diff(const plumb_profile_t *a, const plumb_profile_t *b,
+                           const char *color, unsigned top);
 
 /* Options shared by subcommands that analyse and export. */
 typedef struct {

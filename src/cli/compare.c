@@ -1,5 +1,6 @@
 /* compare.c: `plumb compare ID ID`: two stored runs analysed again with the
- * same statistics as plumb bench, the first as the baseline. */
+ * same statistics as plumb bench, the first as the baseline; or two stored
+ * profiles, function by function (plumb_report_profile_diff). */
 #define _GNU_SOURCE
 #include "cli/cli.h"
 
@@ -13,6 +14,9 @@ static const char usage[] =
     "of plumb bench: ratio of medians with a bootstrap CI, Mann-Whitney U\n"
     "p-value and a verdict on wall time, CPU time, max RSS and bytes "
     "written.\n"
+    "Two stored profiles (plumb profile) are compared by function instead:\n"
+    "each one's share of the samples in both, and the change in percentage\n"
+    "points, the 20 biggest changes first.\n"
     "\n"
     "      --store PATH            the store (default $PLUMB_STORE or\n"
     "                              .plumb/plumb.db)\n" CLI_OUTPUT_OPTION_HELP;
@@ -70,7 +74,30 @@ int cli_compare(int argc, char **argv)
     if (!st)
         return CLI_FAILED;
     plumb_session_t *base = NULL, *cand = NULL;
+    plumb_profile_t *prof[2] = {NULL, NULL};
     plumb_run_t *copy;
+    for (int i = 0; i < 2; i++) {
+        int err = plumb_store_load_profile(st, ids[i], &prof[i]);
+        if (err && err != PLUMB_ENOTFOUND) {
+            cli_error("cannot read run %lld: %s", (long long)ids[i],
+                      plumb_store_errmsg(st));
+            goto out;
+        }
+    }
+    if (prof[0] && prof[1]) {
+        rc = cli_print_profile_diff(prof[0], prof[1], out.color, 20);
+        goto out;
+    }
+    if (prof[0] || prof[1]) {
+        /* One profile: the other is a bench run, or no run at all. */
+        int other = prof[0] ? 1 : 0;
+        if (load(st, ids[other], store_path, &base) == 0)
+            cli_error("run %lld is a profile and run %lld a benchmark run: "
+                      "plumb compare takes two profiles or two benchmark "
+                      "runs",
+                      (long long)ids[1 - other], (long long)ids[other]);
+        goto out;
+    }
     if (load(st, ids[0], store_path, &base) ||
         load(st, ids[1], store_path, &cand))
         goto out;
@@ -86,6 +113,8 @@ int cli_compare(int argc, char **argv)
                  base->env.host, cand->env.host);
     rc = cli_output_session(base, &out);
 out:
+    plumb_profile_free(prof[0]);
+    plumb_profile_free(prof[1]);
     plumb_session_free(base);
     plumb_session_free(cand);
     plumb_store_close(st);

@@ -19,6 +19,8 @@ static const char usage[] =
     "\n"
     "  -p, --pid PID          attach to a running process (Ctrl-C detaches)\n"
     "  -d, --duration S       stop sampling after S seconds\n"
+    "  -c, --children         also sample the Python processes it starts\n"
+    "                         (multiprocessing, shell wrappers), by pid\n"
     "  -r, --rate HZ          samples per second (10000)\n"
     "  -m, --mode MODE        cpu: only threads on a CPU (default); wall:\n"
     "                         every thread, so waiting and I/O show up\n"
@@ -26,10 +28,13 @@ static const char usage[] =
     "                         (FlameGraph, inferno) or speedscope (JSON)\n"
     "  -o, --output FILE      write there instead of stdout\n"
     "      --top N            rows in each summary table (20)\n"
+    "      --store PATH       the store (default $PLUMB_STORE or\n"
+    "                         .plumb/plumb.db); plumb show ID prints it again\n"
+    "      --no-store         do not store this profile\n"
     "      --color WHEN       auto, always or never (NO_COLOR is "
     "respected)\n";
 
-enum { OPT_TOP = OPT_FIRST_LOCAL };
+enum { OPT_TOP = OPT_FIRST_LOCAL, OPT_NO_STORE };
 
 static int write_output(const char *path, const char *text)
 {
@@ -57,20 +62,25 @@ int cli_profile(int argc, char **argv)
     static const struct option options[] = {
         {"pid", required_argument, NULL, 'p'},
         {"duration", required_argument, NULL, 'd'},
+        {"children", no_argument, NULL, 'c'},
         {"rate", required_argument, NULL, 'r'},
         {"mode", required_argument, NULL, 'm'},
         {"format", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'o'},
         {"top", required_argument, NULL, OPT_TOP},
+        {"store", required_argument, NULL, OPT_STORE},
+        {"no-store", no_argument, NULL, OPT_NO_STORE},
         {"color", required_argument, NULL, OPT_COLOR},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     plumb_profile_opts_t opts;
     const char *format = "text", *output = NULL, *color = "auto";
+    const char *store_path = NULL;
+    int no_store = 0;
     unsigned pid = 0, top = 20;
     int opt;
     plumb_profile_opts_init(&opts);
-    while ((opt = getopt_long(argc, argv, "+p:d:r:m:f:o:h", options, NULL)) !=
+    while ((opt = getopt_long(argc, argv, "+p:d:cr:m:f:o:h", options, NULL)) !=
            -1) {
         switch (opt) {
         case 'p':
@@ -86,6 +96,9 @@ int cli_profile(int argc, char **argv)
                           optarg);
                 return CLI_USAGE;
             }
+            break;
+        case 'c':
+            opts.children = 1;
             break;
         case 'r':
             if (cli_parse_double(optarg, &opts.rate_hz) ||
@@ -126,6 +139,12 @@ int cli_profile(int argc, char **argv)
         case OPT_COLOR:
             color = optarg;
             break;
+        case OPT_STORE:
+            store_path = optarg;
+            break;
+        case OPT_NO_STORE:
+            no_store = 1;
+            break;
         case 'h':
             fputs(usage, stdout);
             return CLI_OK;
@@ -143,6 +162,11 @@ int cli_profile(int argc, char **argv)
                   "or plumb profile -p PID");
         return CLI_USAGE;
     }
+    /* Opened before sampling: a bad store path fails now, not after a long
+     * session whose results would then be lost. */
+    plumb_store_t *st = NULL;
+    if (!no_store && !(st = cli_open_store(store_path)))
+        return CLI_FAILED;
     cli_catch_interrupts();
     opts.cancel = &cli_interrupted;
     plumb_profile_t *p = NULL;
@@ -152,8 +176,13 @@ int cli_profile(int argc, char **argv)
                                          sizeof why);
     if (err) {
         explain(err, why);
+        plumb_store_close(st);
         return err == PLUMB_EINVAL ? CLI_USAGE : CLI_FAILED;
     }
+    int stored = !st || cli_profile_save(st, store_path, p, argc, argv,
+                                         pid ? 0 : argc - optind,
+                                         argv + optind) == 0;
+    plumb_store_close(st);
     char *text = NULL;
     if (!strcmp(format, "collapsed"))
         err = plumb_stack_collapsed(p->stacks, &text);
@@ -180,5 +209,5 @@ int cli_profile(int argc, char **argv)
     }
     free(text);
     plumb_profile_free(p);
-    return rc;
+    return rc == CLI_OK && !stored ? CLI_FAILED : rc;
 }

@@ -11,7 +11,8 @@ static const char usage[] =
     "\n"
     "Lists stored runs, newest first: one line per run (a command at fixed\n"
     "parameter values) with its session, date, run count and median wall\n"
-    "time. Use plumb show ID or plumb compare ID ID on them.\n"
+    "time (profiles: their sample count). Use plumb show ID or plumb\n"
+    "compare ID ID on them.\n"
     "\n"
     "  -l, --limit N     the newest N runs (20; 0 for all)\n"
     "      --store PATH  the store (default $PLUMB_STORE or .plumb/plumb.db)\n";
@@ -75,7 +76,9 @@ int cli_runs(int argc, char **argv)
             strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S", &tm);
         char median[32];
         double ns = infos[i].median_wall_ns;
-        if (ns != ns)
+        if (infos[i].profile)
+            snprintf(median, sizeof median, "profile");
+        else if (ns != ns)
             snprintf(median, sizeof median, "n/a");
         else if (ns >= 1e9)
             snprintf(median, sizeof median, "%.3f s", ns / 1e9);

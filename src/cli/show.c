@@ -11,8 +11,12 @@ static const char usage[] =
     "usage: plumb show [options] RUN\n"
     "\n"
     "Prints a stored run (see plumb runs for ids): its statistics, its\n"
-    "environment and, with --export-*, its samples.\n"
+    "environment and, with --export-*, its samples. A stored profile is\n"
+    "printed as plumb profile printed it.\n"
     "\n"
+    "  -f, --format FORMAT         profiles: text (the summary), collapsed\n"
+    "                              or speedscope\n"
+    "      --top N                 profiles: rows in each table (20)\n"
     "      --store PATH            the store (default $PLUMB_STORE or\n"
     "                              .plumb/plumb.db)\n" CLI_OUTPUT_OPTION_HELP;
 
@@ -48,13 +52,17 @@ static void print_environment(const plumb_session_t *s)
 int cli_show(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"help", no_argument, NULL, 'h'}, CLI_OUTPUT_LONG_OPTIONS,
+        {"help", no_argument, NULL, 'h'},
+        {"format", required_argument, NULL, 'f'},
+        {"top", required_argument, NULL, OPT_FIRST_LOCAL},
+        CLI_OUTPUT_LONG_OPTIONS,
         {NULL, 0, NULL, 0}};
     cli_output_t out;
-    const char *store_path = NULL;
+    const char *store_path = NULL, *format = "text";
+    unsigned top = 20;
     int opt;
     cli_output_init(&out);
-    while ((opt = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "f:vh", options, NULL)) != -1) {
         int shared = cli_output_option(&out, opt, optarg);
         if (shared < 0)
             return CLI_USAGE;
@@ -62,6 +70,19 @@ int cli_show(int argc, char **argv)
             continue;
         if (opt == OPT_STORE) {
             store_path = optarg;
+        } else if (opt == 'f') {
+            if (strcmp(optarg, "text") && strcmp(optarg, "collapsed") &&
+                strcmp(optarg, "speedscope")) {
+                cli_error("--format takes text, collapsed or speedscope (got "
+                          "'%s')", optarg);
+                return CLI_USAGE;
+            }
+            format = optarg;
+        } else if (opt == OPT_FIRST_LOCAL) {
+            if (cli_parse_uint(optarg, &top) || top == 0) {
+                cli_error("--top takes a number of rows (got '%s')", optarg);
+                return CLI_USAGE;
+            }
         } else if (opt == 'h') {
             fputs(usage, stdout);
             return CLI_OK;
@@ -80,8 +101,22 @@ int cli_show(int argc, char **argv)
     plumb_store_t *st = cli_open_store(store_path);
     if (!st)
         return CLI_FAILED;
+    plumb_profile_t *p = NULL;
+    int err = plumb_store_load_profile(st, id, &p);
+    if (!err) {
+        plumb_store_close(st);
+        int rc = cli_print_profile(p, format, out.color, top);
+        plumb_profile_free(p);
+        return rc;
+    }
+    if (err != PLUMB_ENOTFOUND) {
+        cli_error("cannot read run %lld: %s", (long long)id,
+                  plumb_store_errmsg(st));
+        plumb_store_close(st);
+        return CLI_FAILED;
+    }
     plumb_session_t *s = NULL;
-    int err = plumb_store_load_run(st, id, &s);
+    err = plumb_store_load_run(st, id, &s);
     if (err == PLUMB_ENOTFOUND) {
         cli_error("no run %lld in %s; plumb runs lists the stored runs",
                   (long long)id, plumb_store_default_path(store_path));

@@ -28,6 +28,10 @@ static void header(const plumb_profile_t *p, const plumb_report_opts_t *o,
                       (unsigned long long)p->samples, took, p->achieved_hz,
                       p->rate_hz, (unsigned long long)p->dropped,
                       p->threads_seen, p->threads_seen == 1 ? "" : "s");
+    if (p->processes > 1)
+        plumb__buf_printf(b, "%zu CPython processes sampled (the target and "
+                             "its children)\n",
+                          p->processes);
     plumb__buf_printf(b, "%s%llu thread stacks recorded", DIM(o),
                       (unsigned long long)p->thread_samples);
     if (p->mode == PLUMB_PROFILE_CPU)
@@ -86,6 +90,30 @@ static void table(const plumb_profile_t *p, int by_line, size_t top,
     free(e);
 }
 
+/* Where the samples fell by thread, and who held the GIL. */
+static void threads(const plumb_profile_t *p, const plumb_report_opts_t *o,
+                    plumb__buf_t *b)
+{
+    if (p->n_threads == 0)
+        return;
+    double stacks = (double)p->thread_samples, ticks = (double)p->samples;
+    plumb__buf_printf(b, "\n%sThreads%s        stacks  held the GIL\n",
+                      BOLD(o), RESET(o));
+    for (size_t i = 0; i < p->n_threads; i++) {
+        const plumb_profile_thread_t *t = &p->threads[i];
+        char gil[32] = "unknown";
+        if (t->gil_known && ticks > 0)
+            snprintf(gil, sizeof gil, "%5.1f%%",
+                     100.0 * (double)t->gil_ticks / ticks);
+        plumb__buf_printf(b, "  %6.1f%%  %12s  %s\n",
+                          stacks > 0 ? 100.0 * (double)t->stacks / stacks : 0,
+                          gil, t->label);
+    }
+    if (p->threads_seen > p->n_threads)
+        plumb__buf_printf(b, "  %s... %zu more threads not listed%s\n",
+                          DIM(o), p->threads_seen - p->n_threads, RESET(o));
+}
+
 int plumb_report_profile(const plumb_profile_t *p,
                          const plumb_report_opts_t *opts, size_t top,
                          char **out)
@@ -104,6 +132,7 @@ int plumb_report_profile(const plumb_profile_t *p,
                                 "CPU while sampled (try --mode wall)"
                               : "");
     else {
+        threads(p, opts, &b);
         table(p, 0, top, opts, &b);
         table(p, 1, top, opts, &b);
     }

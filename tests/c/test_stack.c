@@ -5,6 +5,7 @@
  * match plumb_stack_collapsed. Memory is checked through the counters of
  * src/stack.h: adding a stack already seen must not grow anything. */
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -805,6 +806,207 @@ static void speedscope_repairs_bytes_that_are_not_utf8(void **state)
     plumb_stack_free(st);
 }
 
+
+/* ---- reading collapsed stacks back ----------------------------------- */
+
+/* Every line of `text` ("STACK COUNT") added to a new stack. */
+static plumb_stack_t *from_collapsed(const char *text)
+{
+    plumb_stack_t *st = new_stack();
+    char *copy = strdup(text);
+    assert_non_null(copy);
+    for (char *line = copy, *end; *line; line = end + 1) {
+        end = strchr(line, '\n');
+        assert_non_null(end);
+        *end = '\0';
+        char *space = strrchr(line, ' ');
+        assert_non_null(space);
+        *space = '\0';
+        assert_int_equal(plumb_stack_add_collapsed(st, line,
+                                                   strtoull(space + 1, NULL,
+                                                            10)),
+                         0);
+    }
+    free(copy);
+    return st;
+}
+
+static void add_collapsed_reads_back_what_collapsed_writes(void **state)
+{
+    (void)state;
+    plumb_stack_t *st = new_stack();
+    const plumb_frame_t plain[] = {FRAME("inner", "a.py", 7),
+                                   FRAME("outer", "a.py", 2)};
+    /* Names with spaces and parentheses, a file with ':' and a space in
+     * it, a negative line, an unknown place and a truncated stack. (A file
+     * holding " (" is the one ambiguity: the function then takes the part
+     * before its " (", though the collapsed text still reads the same.) */
+    const plumb_frame_t odd[] = {
+        FRAME("f (x) (y:1)", "dir/b.py", 12),
+        FRAME("<lambda> of (3 args)", "c:/w x.py", -1),
+        FRAME("no place", "", 0),
+        FRAME("Klass.method", "", 9),
+        FRAME("zero", "d.py", 0)};
+    add(st, "main thread (tid 42)", plain, 2, 5);
+    add(st, "main thread (tid 42)", odd, 5, 3);
+    add(st, "worker (tid 43)", NULL, 0, 2);
+    assert_int_equal(plumb_stack_add(st, "worker (tid 43)", plain, 1, 1, 4),
+                     0);
+    char *text = collapsed(st);
+    plumb_stack_t *back = from_collapsed(text);
+    char *again = collapsed(back);
+    assert_string_equal(again, text);
+    assert_int_equal(plumb_stack_total(back), 14);
+
+    /* The frames themselves, not only their text, came back. */
+    plumb_stack_entry_t *e = NULL;
+    size_t n = 0;
+    assert_int_equal(plumb_stack_top(back, 1, &e, &n), 0);
+    int seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(e[i].function, "f (x) (y:1)")) {
+            /* Split at the last " (" with a file:line) tail. */
+            assert_string_equal(e[i].file, "dir/b.py");
+            assert_int_equal(e[i].line, 12);
+            seen |= 1;
+        }
+        if (!strcmp(e[i].function, "<lambda> of (3 args)")) {
+            assert_string_equal(e[i].file, "c:/w x.py");
+            assert_int_equal(e[i].line, -1);
+            seen |= 2;
+        }
+        if (!strcmp(e[i].function, "no place")) {
+            assert_string_equal(e[i].file, "");
+            assert_int_equal(e[i].line, 0);
+            seen |= 4;
+        }
+        if (!strcmp(e[i].function, "Klass.method")) {
+            assert_string_equal(e[i].file, "");
+            assert_int_equal(e[i].line, 9);
+            seen |= 8;
+        }
+    }
+    assert_int_equal(seen, 15);
+    free(e);
+    free(again);
+    free(text);
+    plumb_stack_free(back);
+    plumb_stack_free(st);
+}
+
+static void add_collapsed_arguments(void **state)
+{
+    (void)state;
+    plumb_stack_t *st = new_stack();
+    assert_int_equal(plumb_stack_add_collapsed(NULL, "t;f (a.py:1)", 1),
+                     PLUMB_EINVAL);
+    assert_int_equal(plumb_stack_add_collapsed(st, NULL, 1), PLUMB_EINVAL);
+    assert_int_equal(plumb_stack_add_collapsed(st, "t;f (a.py:1)", 0), 0);
+    assert_int_equal(plumb_stack_total(st), 0);
+    /* A frame whose tail is not "file:line)" is a name alone. */
+    assert_int_equal(plumb_stack_add_collapsed(st, "t;f (a.py:x)", 2), 0);
+    char *text = collapsed(st);
+    assert_string_equal(text, "t;f (a.py:x) 2\n");
+    free(text);
+    plumb_stack_free(st);
+}
+
+/* ---- two aggregates side by side ------------------------------------- */
+
+static void diff_orders_by_change_of_share(void **state)
+{
+    (void)state;
+    plumb_stack_t *a = new_stack(), *b = new_stack();
+    const plumb_frame_t f_main[] = {FRAME("f", "m.py", 3),
+                                    FRAME("main", "m.py", 9)};
+    const plumb_frame_t g_main[] = {FRAME("g", "m.py", 5),
+                                    FRAME("main", "m.py", 9)};
+    const plumb_frame_t h[] = {FRAME("h", "n.py", 1)};
+    /* A: f 75%, g 25%. B: f 20%, g 40%, h 40% (h only in B). */
+    add(a, "t", f_main, 2, 75);
+    add(a, "t", g_main, 2, 25);
+    add(b, "t", f_main, 2, 20);
+    add(b, "t", g_main, 2, 40);
+    add(b, "t", h, 1, 40);
+    plumb_stack_change_t *ch = NULL;
+    size_t n = 0;
+    assert_int_equal(plumb_stack_diff(a, b, &ch, &n), 0);
+    assert_int_equal(n, 4);
+    /* |change|: f 55, h 40, main 40 (100 -> 60), g 15; ties by name. */
+    assert_string_equal(ch[0].function, "f");
+    assert_true(fabs(ch[0].share_a - 0.75) < 1e-12);
+    assert_true(fabs(ch[0].share_b - 0.20) < 1e-12);
+    assert_string_equal(ch[1].function, "h");
+    assert_string_equal(ch[1].file, "n.py");
+    assert_true(ch[1].share_a == 0 && ch[1].total_a == 0);
+    assert_int_equal(ch[1].total_b, 40);
+    assert_string_equal(ch[2].function, "main");
+    assert_true(fabs(ch[2].share_a - 1.0) < 1e-12);
+    assert_true(fabs(ch[2].share_b - 0.6) < 1e-12);
+    assert_string_equal(ch[3].function, "g");
+    assert_true(fabs(ch[3].share_b - ch[3].share_a - 0.15) < 1e-12);
+    free(ch);
+
+    plumb_stack_t *empty = new_stack();
+    assert_int_equal(plumb_stack_diff(empty, empty, &ch, &n), 0);
+    assert_int_equal(n, 0);
+    assert_null(ch);
+    assert_int_equal(plumb_stack_diff(NULL, b, &ch, &n), PLUMB_EINVAL);
+    assert_int_equal(plumb_stack_diff(a, b, NULL, &n), PLUMB_EINVAL);
+    plumb_stack_free(empty);
+    plumb_stack_free(a);
+    plumb_stack_free(b);
+}
+
+
+/* Every allocation of add_collapsed and diff can fail: each failure is
+ * PLUMB_ENOMEM, leaks nothing (ASan, valgrind) and leaves the stack as
+ * it was; with no failure left to inject, both succeed. */
+static void add_collapsed_and_diff_out_of_memory(void **state)
+{
+    (void)state;
+    const char *line = "t;outer (a.py:1);inner (b.py:2)";
+    int done = 0;
+    for (unsigned long nth = 1; !done && nth < 1000; nth++) {
+        plumb_stack_t *st = new_stack();
+        plumb__stack_fail_alloc(nth);
+        int err = plumb_stack_add_collapsed(st, line, 3);
+        unsigned long left = plumb__stack_fail_alloc(0);
+        if (err == 0) {
+            assert_int_equal(plumb_stack_total(st), 3);
+            done = left > 0;
+        } else {
+            assert_int_equal(err, PLUMB_ENOMEM);
+            assert_int_equal(plumb_stack_total(st), 0);
+        }
+        plumb_stack_free(st);
+    }
+    assert_true(done);
+    plumb_stack_t *a = new_stack(), *b = new_stack();
+    assert_int_equal(plumb_stack_add_collapsed(a, line, 3), 0);
+    assert_int_equal(plumb_stack_add_collapsed(b, "t;other (c.py:3)", 1), 0);
+    done = 0;
+    for (unsigned long nth = 1; !done && nth < 1000; nth++) {
+        plumb_stack_change_t *ch = NULL;
+        size_t n = 0;
+        plumb__stack_fail_alloc(nth);
+        int err = plumb_stack_diff(a, b, &ch, &n);
+        unsigned long left = plumb__stack_fail_alloc(0);
+        if (err == 0) {
+            assert_int_equal(n, 3);
+            done = left > 0;
+        } else {
+            assert_int_equal(err, PLUMB_ENOMEM);
+            assert_null(ch);
+            assert_int_equal(n, 0);
+        }
+        free(ch);
+    }
+    assert_true(done);
+    plumb_stack_free(a);
+    plumb_stack_free(b);
+}
+
 int test_stack_run(void)
 {
     const struct CMUnitTest tests[] = {
@@ -827,6 +1029,10 @@ int test_stack_run(void)
         cmocka_unit_test(speedscope_matches_collapsed),
         cmocka_unit_test(speedscope_empty_and_unnamed),
         cmocka_unit_test(speedscope_repairs_bytes_that_are_not_utf8),
+        cmocka_unit_test(add_collapsed_reads_back_what_collapsed_writes),
+        cmocka_unit_test(add_collapsed_arguments),
+        cmocka_unit_test(diff_orders_by_change_of_share),
+        cmocka_unit_test(add_collapsed_and_diff_out_of_memory),
     };
     return cmocka_run_group_tests_name("stack", tests, NULL, NULL);
 }

@@ -932,6 +932,176 @@ static void saves_a_large_session(void **state)
     plumb_session_free(s);
 }
 
+
+/* ---- profiles ----------------------------------------------------------- */
+
+#define FRAME(fn, fi, ln) ((plumb_frame_t){(fn), (fi), (ln)})
+
+/* A profile built by hand, as the sampler would leave it; free with
+ * plumb_profile_free. */
+static plumb_profile_t *make_profile(void)
+{
+    plumb_profile_t *p = calloc(1, sizeof *p);
+    assert_non_null(p);
+    assert_int_equal(plumb_stack_new(&p->stacks), 0);
+    const plumb_frame_t work[] = {FRAME("spin", "/w/split.py", 9),
+                                  FRAME("sixty", "/w/split.py", 14),
+                                  FRAME("main", "/w/split.py", 27)};
+    const plumb_frame_t odd[] = {FRAME("Klass.f (wrapped)", "<string>", 1),
+                                 FRAME("<module>", "/w a/x.py", 3)};
+    assert_int_equal(plumb_stack_add(p->stacks, "main thread (tid 7)", work,
+                                     3, 0, 600), 0);
+    assert_int_equal(plumb_stack_add(p->stacks, "main thread (tid 7)", work,
+                                     2, 0, 40), 0);
+    assert_int_equal(plumb_stack_add(p->stacks, "main thread (tid 7)", odd, 2,
+                                     1, 7), 0);
+    assert_int_equal(plumb_stack_add(p->stacks, "worker (tid 8)", NULL, 0, 0,
+                                     3), 0);
+    p->pid = 4242;
+    snprintf(p->python, sizeof p->python, "CPython 3.12.1");
+    p->mode = PLUMB_PROFILE_WALL;
+    p->rate_hz = 10000;
+    p->achieved_hz = 9876.5;
+    p->duration_ns = INT64_C(2500000000);
+    p->samples = 650;
+    p->dropped = 12;
+    p->thread_samples = 650;
+    p->idle = 5;
+    p->threads_seen = 3;
+    p->processes = 1;
+    p->exit_status = 3;
+    p->n_threads = 2;
+    p->threads = calloc(2, sizeof *p->threads);
+    assert_non_null(p->threads);
+    snprintf(p->threads[0].label, sizeof p->threads[0].label,
+             "main thread (tid 7)");
+    p->threads[0].stacks = 647;
+    p->threads[0].gil_ticks = 600;
+    p->threads[0].gil_known = 1;
+    snprintf(p->threads[1].label, sizeof p->threads[1].label,
+             "worker (tid 8)");
+    p->threads[1].stacks = 3;
+    return p;
+}
+
+static void round_trips_a_profile(void **state)
+{
+    tmp_t *t = *state;
+    plumb_store_t *st = NULL;
+    plumb_env_t env = {0};
+    snprintf(env.host, sizeof env.host, "profile-host");
+    env.created_ns = INT64_C(1700000000000000000);
+    plumb_profile_t *p = make_profile(), *back = NULL;
+    int64_t id = 0;
+    assert_int_equal(plumb_store_open(t->db, &st), 0);
+    assert_int_equal(plumb_store_save_profile(st, p, &env, "python3 split.py",
+                                              "plumb profile -- python3 "
+                                              "split.py", &id), 0);
+    assert_true(id > 0);
+    /* Aggregated: one row per distinct stack, not per sample. */
+    assert_int_equal(raw_int(t->db, "SELECT count(*) FROM profile_stacks"),
+                     4);
+    assert_int_equal(plumb_store_load_profile(st, id, &back), 0);
+    assert_non_null(back);
+    assert_int_equal(back->pid, 4242);
+    assert_string_equal(back->python, "CPython 3.12.1");
+    assert_int_equal(back->mode, PLUMB_PROFILE_WALL);
+    assert_true(back->rate_hz == 10000 && back->achieved_hz == 9876.5);
+    assert_int_equal(back->duration_ns, INT64_C(2500000000));
+    assert_int_equal(back->samples, 650);
+    assert_int_equal(back->dropped, 12);
+    assert_int_equal(back->thread_samples, 650);
+    assert_int_equal(back->idle, 5);
+    assert_int_equal(back->threads_seen, 3);
+    assert_int_equal(back->processes, 1);
+    assert_int_equal(back->exit_status, 3);
+    assert_int_equal(back->n_threads, 2);
+    assert_string_equal(back->threads[0].label, "main thread (tid 7)");
+    assert_int_equal(back->threads[0].stacks, 647);
+    assert_int_equal(back->threads[0].gil_ticks, 600);
+    assert_int_equal(back->threads[0].gil_known, 1);
+    assert_string_equal(back->threads[1].label, "worker (tid 8)");
+    assert_int_equal(back->threads[1].gil_known, 0);
+    assert_int_equal(plumb_stack_total(back->stacks), 650);
+    char *saved = NULL, *loaded = NULL;
+    assert_int_equal(plumb_stack_collapsed(p->stacks, &saved), 0);
+    assert_int_equal(plumb_stack_collapsed(back->stacks, &loaded), 0);
+    assert_string_equal(loaded, saved);
+    free(saved);
+    free(loaded);
+
+    /* Listed, named after its command; a bench run is not a profile. */
+    plumb_run_info_t *infos = NULL;
+    size_t n = 0;
+    plumb_session_t *s = make_session(1, 3, 1);
+    assert_int_equal(plumb_store_save(st, s), 0);
+    assert_int_equal(plumb_store_list(st, 0, &infos, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(infos[1].run_id, id);
+    assert_int_equal(infos[1].profile, 1);
+    assert_string_equal(infos[1].name, "profile: python3 split.py");
+    assert_int_equal(infos[0].profile, 0);
+    plumb_run_info_free(infos, n);
+    plumb_profile_t *none = NULL;
+    assert_int_equal(plumb_store_load_profile(st, s->runs[0].id, &none),
+                     PLUMB_ENOTFOUND);
+    assert_int_equal(plumb_store_load_profile(st, 999, &none),
+                     PLUMB_ENOTFOUND);
+    assert_null(none);
+
+    /* Attached: named by pid. */
+    assert_int_equal(plumb_store_save_profile(st, p, NULL, NULL, NULL, &id),
+                     0);
+    assert_int_equal(plumb_store_list(st, 1, &infos, &n), 0);
+    assert_string_equal(infos[0].name, "profile: pid 4242");
+    plumb_run_info_free(infos, n);
+    plumb_session_free(s);
+    plumb_profile_free(back);
+    plumb_profile_free(p);
+    plumb_store_close(st);
+}
+
+/* A store as plumb wrote it before profiles (schema 1): its sessions stay
+ * and load after the migration, and profiles can be added. */
+static void migrates_a_v1_store_keeping_its_sessions(void **state)
+{
+    tmp_t *t = *state;
+    plumb_store_t *st = NULL;
+    plumb_session_t *s = make_session(2, 4, 5), *loaded = NULL;
+    assert_int_equal(plumb_store_open(t->db, &st), 0);
+    assert_int_equal(plumb_store_save(st, s), 0);
+    plumb_store_close(st);
+    /* Back to schema 1: what migration 2 added, removed. */
+    raw_exec(t->db, "DROP TABLE profile_stacks; DROP TABLE profile_threads;"
+                    "DROP TABLE profiles; ALTER TABLE runs DROP COLUMN kind;"
+                    "PRAGMA user_version = 1;");
+    assert_int_equal(raw_int(t->db, "SELECT count(*) FROM "
+                                    "pragma_table_info('runs') WHERE name = "
+                                    "'kind'"), 0);
+
+    assert_int_equal(plumb_store_open(t->db, &st), 0);
+    assert_true(plumb_store_schema_version(st) >= 2);
+    assert_int_equal(raw_int(t->db, "SELECT count(*) FROM runs WHERE kind = "
+                                    "'bench'"), 2);
+    assert_int_equal(plumb_store_load_run(st, s->runs[1].id, &loaded), 0);
+    assert_loaded(s, 1, loaded);
+    plumb_session_free(loaded);
+    plumb_profile_t *p = make_profile();
+    int64_t id = 0;
+    assert_int_equal(plumb_store_save_profile(st, p, NULL, "x", NULL, &id),
+                     0);
+    plumb_run_info_t *infos = NULL;
+    size_t n = 0;
+    assert_int_equal(plumb_store_list(st, 0, &infos, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(infos[0].profile, 1);
+    assert_int_equal(infos[2].profile, 0);
+    plumb_run_info_free(infos, n);
+    plumb_profile_free(p);
+    plumb_session_free(s);
+    plumb_store_close(st);
+}
+
 int test_store_run(void)
 {
 #define STORE_TEST(f) cmocka_unit_test_setup_teardown(f, tmp_setup, tmp_teardown)
@@ -953,6 +1123,8 @@ int test_store_run(void)
         STORE_TEST(read_only_file_refuses_save),
         STORE_TEST(survives_sigkill_mid_save),
         STORE_TEST(saves_a_large_session),
+        STORE_TEST(round_trips_a_profile),
+        STORE_TEST(migrates_a_v1_store_keeping_its_sessions),
     };
 #undef STORE_TEST
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);

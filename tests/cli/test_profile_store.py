@@ -1,0 +1,95 @@
+"""Profiles in the store, end to end: plumb profile stores each one as a run,
+plumb runs lists it, plumb show prints it again and plumb compare tells which
+functions gained or lost share between two of them."""
+import os
+import re
+import sys
+
+from conftest import PLUMB  # noqa: F401 (the fixture's module)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROGRAMS = os.path.join(HERE, "programs")
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") \
+    else sys.executable
+
+
+def profile(plumb, program, *args):
+    """Profiles a program of programs/ and returns (run id, stdout)."""
+    proc = plumb.run("profile", "--", PYTHON,
+                     os.path.join(PROGRAMS, program), *args, check=0)
+    m = re.search(r"plumb: stored as run (\d+) in (.+)", proc.stderr)
+    assert m, proc.stderr
+    assert m.group(2) == plumb.store
+    return int(m.group(1)), proc.stdout
+
+
+def change_rows(text):
+    """function -> (share in A, share in B, change) from plumb compare."""
+    rows = {}
+    for line in text.splitlines():
+        m = re.match(r"\s*([\d.]+)%\s+([\d.]+)%\s+([-+][\d.]+) pp\s+(\S+)",
+                     line)
+        if m:
+            rows.setdefault(m.group(4), tuple(float(m.group(i))
+                                              for i in (1, 2, 3)))
+    return rows
+
+
+def test_profile_is_stored_listed_and_shown_again(plumb):
+    run, printed = profile(plumb, "split.py", "0.5")
+    runs = plumb.run("runs", check=0).stdout
+    line = next(l for l in runs.splitlines() if l.split()[:1] == [str(run)])
+    assert "profile: " in line and "split.py 0.5" in line
+    shown = plumb.run("show", str(run), check=0).stdout
+    assert "samples in" in shown and "Top functions" in shown
+    assert "sixty" in shown
+    # The summary is the one plumb profile printed.
+    assert shown == printed
+    # And the flame graph of the stored run is the profile's own.
+    collapsed = plumb.run("show", str(run), "--format", "collapsed",
+                          check=0).stdout
+    assert any("sixty (" in l for l in collapsed.splitlines())
+    assert all(re.match(r".+ \d+$", l) for l in collapsed.splitlines())
+
+
+def test_compare_shows_the_function_that_gained_share(plumb):
+    a, _ = profile(plumb, "split.py", "1")
+    b, _ = profile(plumb, "half_sleep.py", "1")
+    proc = plumb.run("compare", str(a), str(b), check=0)
+    rows = change_rows(proc.stdout)
+    # split.py spends ~60% in sixty(), half_sleep.py none; compute() is
+    # half_sleep.py's work (cpu mode: nearly all of its samples).
+    sixty, compute = rows["sixty"], rows["compute"]
+    assert sixty[0] > 45 and sixty[1] == 0 and sixty[2] < -45
+    assert compute[0] == 0 and compute[1] > 45 and compute[2] > 45
+    changes = [abs(r[2]) for r in rows.values()]
+    assert changes == sorted(changes, reverse=True)
+    assert len(rows) <= 20
+    # The other way round, the signs flip.
+    back = change_rows(plumb.run("compare", str(b), str(a), check=0).stdout)
+    assert back["sixty"][2] == -sixty[2]
+
+
+def test_compare_refuses_a_profile_against_a_bench_run(plumb):
+    run, _ = profile(plumb, "split.py", "0.2")
+    plumb.run("bench", "--no-progress", "-r", "3", "true", check=0)
+    bench = int(plumb.run("runs", check=0).stdout.splitlines()[1].split()[0])
+    assert bench != run
+    proc = plumb.run("compare", str(run), str(bench), check=1)
+    assert "is a profile" in proc.stderr and "benchmark" in proc.stderr
+
+
+def test_no_store_stores_nothing(plumb):
+    proc = plumb.run("profile", "--no-store", "--", PYTHON,
+                     os.path.join(PROGRAMS, "split.py"), "0.2", check=0)
+    assert "stored" not in proc.stderr
+    assert not os.path.exists(plumb.store)
+
+
+def test_a_bad_store_fails_before_sampling(plumb, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    proc = plumb.run("profile", "--store", str(blocker / "x.db"), "--",
+                     PYTHON, "-c", "import time; time.sleep(30)",
+                     check=1, timeout=10)
+    assert "cannot open the store" in proc.stderr
