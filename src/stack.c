@@ -18,6 +18,7 @@
  * A stack is used by one thread at a time; the views only read it.
  */
 #include "stack.h"
+#include "utf8.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -759,38 +760,6 @@ out:
 
 #define SPEEDSCOPE_SCHEMA "https://www.speedscope.app/file-format-schema.json"
 
-/* Length of the well-formed UTF-8 sequence at s (no overlongs, surrogates or
- * code points past U+10FFFF), or 0 when the bytes there are not one. */
-static size_t utf8_sequence_length(const unsigned char *s)
-{
-    unsigned lead = s[0];
-    size_t len;
-    uint32_t cp;
-    if (lead < 0x80)
-        return 1;
-    if (lead >= 0xC2 && lead <= 0xDF) {
-        len = 2;
-        cp = lead & 0x1F;
-    } else if ((lead & 0xF0) == 0xE0) {
-        len = 3;
-        cp = lead & 0x0F;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-        len = 4;
-        cp = lead & 0x07;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) /* stops at the terminating NUL too */
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 /* A JSON string of s; a byte that does not start well-formed UTF-8 becomes
  * U+FFFD, since file names need not be UTF-8 but JSON must be. NULL when out
  * of memory. */
@@ -802,21 +771,7 @@ static json_t *json_text(const char *s)
     char *fixed = stack_malloc(3 * strlen(s) + 1);
     if (!fixed)
         return NULL;
-    const unsigned char *p = (const unsigned char *)s;
-    char *w = fixed;
-    while (*p) {
-        size_t len = utf8_sequence_length(p);
-        if (len) {
-            memcpy(w, p, len);
-            w += len;
-            p += len;
-        } else {
-            memcpy(w, "\xEF\xBF\xBD", 3);
-            w += 3;
-            p++;
-        }
-    }
-    *w = '\0';
+    plumb__utf8_repair_into(s, fixed);
     v = json_string(fixed);
     free(fixed);
     return v;

@@ -5,6 +5,7 @@
  * computes no statistic (analysis does) and keeps raw units: nanoseconds,
  * bytes, counts. */
 #include "report/report.h"
+#include "utf8.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -16,89 +17,18 @@
 
 /* ---- values --------------------------------------------------------------- */
 
-/* Length of the well-formed UTF-8 sequence at s (no overlongs, surrogates or
- * code points past U+10FFFF), or 0 when the bytes there are not one. */
-static size_t utf8_sequence_length(const unsigned char *s)
-{
-    unsigned lead = s[0];
-    size_t len;
-    uint32_t cp;
-    if (lead < 0x80)
-        return 1;
-    if (lead >= 0xC2 && lead <= 0xDF) {
-        len = 2;
-        cp = lead & 0x1F;
-    } else if ((lead & 0xF0) == 0xE0) {
-        len = 3;
-        cp = lead & 0x0F;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-        len = 4;
-        cp = lead & 0x07;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) /* also stops at the terminating NUL */
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
-/* A copy of s in which every byte that does not start a well-formed UTF-8
- * sequence is replaced by U+FFFD; the caller frees it. NULL when out of
- * memory. Commands and names come from the user's shell and need not be
- * UTF-8, but a JSON document must be. */
-static char *utf8_repair(const char *s)
-{
-    static const char replacement[] = "\xEF\xBF\xBD";
-    size_t n = strlen(s);
-    char *out = malloc(3 * n + 1);
-    if (!out)
-        return NULL;
-    const unsigned char *p = (const unsigned char *)s;
-    char *w = out;
-    while (*p) {
-        size_t len = utf8_sequence_length(p);
-        if (len) {
-            memcpy(w, p, len);
-            w += len;
-            p += len;
-        } else {
-            memcpy(w, replacement, 3);
-            w += 3;
-            p++;
-        }
-    }
-    *w = '\0';
-    return out;
-}
-
-static int utf8_valid(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        size_t len = utf8_sequence_length(p);
-        if (!len)
-            return 0;
-        p += len;
-    }
-    return 1;
-}
-
 /* A JSON string for s (null for NULL); NULL when out of memory. */
 static json_t *json_text(const char *s)
 {
     if (!s)
         return json_null();
-    if (utf8_valid(s))
+    if (plumb__utf8_valid(s))
         return json_string(s);
-    char *repaired = utf8_repair(s);
+    /* commands and names come from the user's shell and need not be UTF-8 */
+    char *repaired = malloc(3 * strlen(s) + 1);
     if (!repaired)
         return NULL;
+    plumb__utf8_repair_into(s, repaired);
     json_t *v = json_string(repaired);
     free(repaired);
     return v;
@@ -275,11 +205,12 @@ static json_t *params_json(const plumb_run_t *run)
     for (size_t i = 0; i < run->n_params && !failed; i++) {
         const char *name = run->param_names[i];
         char *repaired = NULL;
-        if (!utf8_valid(name)) {
-            if (!(repaired = utf8_repair(name))) {
+        if (!plumb__utf8_valid(name)) {
+            if (!(repaired = malloc(3 * strlen(name) + 1))) {
                 failed = 1;
                 break;
             }
+            plumb__utf8_repair_into(name, repaired);
             name = repaired;
         }
         failed |= put(o, name, json_text(run->param_values[i]));
