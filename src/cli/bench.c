@@ -415,16 +415,7 @@ int cli_bench(int argc, char **argv)
         goto out;
     }
     /* record how plumb was invoked, for the history */
-    size_t len = 16;
-    for (int i = 0; i < argc; i++)
-        len += strlen(argv[i]) + 3;
-    if ((invocation = malloc(len))) {
-        size_t at = (size_t)snprintf(invocation, len, "plumb");
-        for (int i = 0; i < argc; i++)
-            at += (size_t)snprintf(invocation + at, len - at,
-                                   strchr(argv[i], ' ') ? " '%s'" : " %s",
-                                   argv[i]);
-    }
+    invocation = cli_join_words("plumb", argc, argv);
     opts.invocation = invocation;
     opts.cancel = &cli_interrupted;
     if (progress) {

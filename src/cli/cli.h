@@ -44,10 +44,20 @@ plumb_store_t *cli_open_store(const char *path);
 int cli_profile_save(plumb_store_t *st, const char *store_path,
                      const plumb_profile_t *p, int argc, char **argv,
                      int cmd_argc, char **cmd_argv);
-/* Prints a profile to stdout: the summary (format NULL or "text", `top`
- * rows), "collapsed" or "speedscope". Returns a CLI exit code. */
+/* 1 when `format` is one a profile can be written in (text, collapsed,
+ * speedscope); otherwise says so and returns 0. */
+int cli_profile_format_ok(const char *format);
+/* Writes a profile to `path` (NULL or "-": stdout): the summary (format
+ * NULL or "text", `top` rows, colour only on a terminal), "collapsed" or
+ * "speedscope". Returns a CLI exit code. */
 int cli_print_profile(const plumb_profile_t *p, const char *format,
-                      const char *color, unsigned top);
+                      const char *color, unsigned top, const char *path);
+/* The words joined by spaces, those holding a space quoted, after `first`
+ * when it is not NULL; NULL when out of memory. The caller frees it. */
+char *cli_join_words(const char *first, int argc, char *const *argv);
+/* Writes text to path through a temporary file and a rename, so a reader
+ * never sees half a file. "-" is stdout. */
+int cli_write_text(const char *path, const char *text);
 /* Prints which functions gained or lost share from a to b. */
 int cli_print_profile_diff(const plumb_profile_t *a, const plumb_profile_t *b,
                            const char *color, unsigned top);

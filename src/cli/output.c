@@ -64,9 +64,7 @@ int cli_output_option(cli_output_t *out, int opt, const char *arg)
     return 0;
 }
 
-/* Writes text to path through a temporary file and a rename, so a reader
- * never sees half a file. "-" is stdout. */
-static int write_export(const char *path, const char *text)
+int cli_write_text(const char *path, const char *text)
 {
     if (strcmp(path, "-") == 0) {
         fputs(text, stdout);
@@ -108,7 +106,7 @@ static int export_one(const plumb_session_t *s, const plumb_analysis_t *a,
                   plumb_strerror(err));
         return -1;
     }
-    if (write_export(path, text) != 0) {
+    if (cli_write_text(path, text) != 0) {
         cli_error("cannot write the %s export to %s: %s; check the directory "
                   "exists and is writable", what, path, strerror(errno));
         free(text);

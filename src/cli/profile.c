@@ -36,19 +36,6 @@ static const char usage[] =
 
 enum { OPT_TOP = OPT_FIRST_LOCAL, OPT_NO_STORE };
 
-static int write_output(const char *path, const char *text)
-{
-    if (!path || strcmp(path, "-") == 0) {
-        fputs(text, stdout);
-        return fflush(stdout) == 0 ? 0 : -1;
-    }
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    int ok = fputs(text, f) >= 0;
-    return (fclose(f) == 0 && ok) ? 0 : -1;
-}
-
 static void explain(int err, const char *why)
 {
     if (why && *why)
@@ -119,12 +106,8 @@ int cli_profile(int argc, char **argv)
             }
             break;
         case 'f':
-            if (strcmp(optarg, "text") && strcmp(optarg, "collapsed") &&
-                strcmp(optarg, "speedscope")) {
-                cli_error("--format takes text, collapsed or speedscope (got "
-                          "'%s')", optarg);
+            if (!cli_profile_format_ok(optarg))
                 return CLI_USAGE;
-            }
             format = optarg;
             break;
         case 'o':
@@ -183,31 +166,11 @@ int cli_profile(int argc, char **argv)
                                          pid ? 0 : argc - optind,
                                          argv + optind) == 0;
     plumb_store_close(st);
-    char *text = NULL;
-    if (!strcmp(format, "collapsed"))
-        err = plumb_stack_collapsed(p->stacks, &text);
-    else if (!strcmp(format, "speedscope"))
-        err = plumb_stack_speedscope(p->stacks, p->python, &text);
-    else {
-        plumb_report_opts_t ro = {
-            cli_color_wanted(color, output ? stderr : stdout), 0};
-        if (output)
-            ro.color = 0;
-        err = plumb_report_profile(p, &ro, top, &text);
-    }
-    int rc = CLI_OK;
-    if (err) {
-        cli_error("cannot render the profile: %s", plumb_strerror(err));
-        rc = CLI_FAILED;
-    } else if (write_output(output, text) != 0) {
-        cli_error("cannot write %s: %s", output, strerror(errno));
-        rc = CLI_FAILED;
-    } else if (output) {
+    int rc = cli_print_profile(p, format, color, top, output);
+    if (rc == CLI_OK && output)
         cli_note("%llu samples (%llu dropped) written to %s",
                  (unsigned long long)p->samples,
                  (unsigned long long)p->dropped, output);
-    }
-    free(text);
     plumb_profile_free(p);
     return rc == CLI_OK && !stored ? CLI_FAILED : rc;
 }

@@ -4,12 +4,11 @@
 #define _GNU_SOURCE
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The words joined by spaces, those holding a space quoted, after `first`
- * when it is not NULL; NULL when out of memory. The caller frees it. */
-static char *join_words(const char *first, int argc, char *const *argv)
+char *cli_join_words(const char *first, int argc, char *const *argv)
 {
     size_t len = (first ? strlen(first) : 0) + 1;
     for (int i = 0; i < argc; i++)
@@ -31,8 +30,8 @@ int cli_profile_save(plumb_store_t *st, const char *store_path,
 {
     plumb_env_t env;
     int64_t run_id = 0;
-    char *invocation = join_words("plumb", argc, argv);
-    char *command = cmd_argc > 0 ? join_words(NULL, cmd_argc, cmd_argv)
+    char *invocation = cli_join_words("plumb", argc, argv);
+    char *command = cmd_argc > 0 ? cli_join_words(NULL, cmd_argc, cmd_argv)
                                  : NULL;
     int err = (!invocation || (cmd_argc > 0 && !command)) ? PLUMB_ENOMEM : 0;
     if (!err)
@@ -53,9 +52,20 @@ int cli_profile_save(plumb_store_t *st, const char *store_path,
     return err;
 }
 
-int cli_print_profile(const plumb_profile_t *p, const char *format,
-                      const char *color, unsigned top)
+int cli_profile_format_ok(const char *format)
 {
+    if (!strcmp(format, "text") || !strcmp(format, "collapsed") ||
+        !strcmp(format, "speedscope"))
+        return 1;
+    cli_error("--format takes text, collapsed or speedscope (got '%s')",
+              format);
+    return 0;
+}
+
+int cli_print_profile(const plumb_profile_t *p, const char *format,
+                      const char *color, unsigned top, const char *path)
+{
+    int to_stdout = !path || !strcmp(path, "-");
     char *text = NULL;
     int err;
     if (format && !strcmp(format, "collapsed"))
@@ -63,16 +73,22 @@ int cli_print_profile(const plumb_profile_t *p, const char *format,
     else if (format && !strcmp(format, "speedscope"))
         err = plumb_stack_speedscope(p->stacks, p->python, &text);
     else {
-        plumb_report_opts_t ro = {cli_color_wanted(color, stdout), 0};
+        plumb_report_opts_t ro = {
+            to_stdout && cli_color_wanted(color, stdout), 0};
         err = plumb_report_profile(p, &ro, top, &text);
     }
     if (err) {
         cli_error("cannot render the profile: %s", plumb_strerror(err));
         return CLI_FAILED;
     }
-    fputs(text, stdout);
+    int rc = CLI_OK;
+    if (cli_write_text(to_stdout ? "-" : path, text) != 0) {
+        cli_error("cannot write %s: %s", to_stdout ? "stdout" : path,
+                  strerror(errno));
+        rc = CLI_FAILED;
+    }
     free(text);
-    return fflush(stdout) == 0 ? CLI_OK : CLI_FAILED;
+    return rc;
 }
 
 int cli_print_profile_diff(const plumb_profile_t *a, const plumb_profile_t *b,

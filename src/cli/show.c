@@ -71,12 +71,8 @@ int cli_show(int argc, char **argv)
         if (opt == OPT_STORE) {
             store_path = optarg;
         } else if (opt == 'f') {
-            if (strcmp(optarg, "text") && strcmp(optarg, "collapsed") &&
-                strcmp(optarg, "speedscope")) {
-                cli_error("--format takes text, collapsed or speedscope (got "
-                          "'%s')", optarg);
+            if (!cli_profile_format_ok(optarg))
                 return CLI_USAGE;
-            }
             format = optarg;
         } else if (opt == OPT_FIRST_LOCAL) {
             if (cli_parse_uint(optarg, &top) || top == 0) {
@@ -105,7 +101,7 @@ int cli_show(int argc, char **argv)
     int err = plumb_store_load_profile(st, id, &p);
     if (!err) {
         plumb_store_close(st);
-        int rc = cli_print_profile(p, format, out.color, top);
+        int rc = cli_print_profile(p, format, out.color, top, NULL);
         plumb_profile_free(p);
         return rc;
     }
