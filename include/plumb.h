@@ -745,6 +745,9 @@ typedef struct {
     size_t n_threads;
     int exit_status;           /* launch: the program's exit code, -1 when
                                   killed by a signal; attach: -1 */
+    int exit_signal;           /* launch: the signal that killed the
+                                  program; 0 when it exited or was
+                                  attached to */
 } plumb_profile_t;
 
 /* Saves a profile as a new session (environment `env`, or blanks when NULL;

@@ -102,8 +102,15 @@ static void sleep_ns(int64_t ns)
         ;
 }
 
-/* 1 when a launched child has exited (and is then reaped into *status). */
-static int child_exited(pid_t child, int *status)
+/* How a launched program ended, from waitpid's raw status. */
+static void note_exit(plumb_profile_t *p, int raw)
+{
+    p->exit_status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    p->exit_signal = WIFSIGNALED(raw) ? WTERMSIG(raw) : 0;
+}
+
+/* 1 when a launched child has exited (and is then reaped into p). */
+static int child_exited(pid_t child, plumb_profile_t *p)
 {
     int raw;
     if (child <= 0)
@@ -111,7 +118,7 @@ static int child_exited(pid_t child, int *status)
     pid_t got = waitpid(child, &raw, WNOHANG);
     if (got != child)
         return got < 0;
-    *status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    note_exit(p, raw);
     return 1;
 }
 
@@ -158,7 +165,7 @@ static int try_connect(session_t *s, proc_t *pr)
 
 /* Waits for the first process to become a CPython that can be read: a
  * launched one for up to LAUNCH_WAIT_NS, an attached one while it starts. */
-static int connect_root(session_t *s, pid_t child, int *exit_status)
+static int connect_root(session_t *s, pid_t child, plumb_profile_t *p)
 {
     proc_t *root = &s->procs[0];
     int err;
@@ -169,7 +176,7 @@ static int connect_root(session_t *s, pid_t child, int *exit_status)
         int starting = err == PLUMB_ENOTFOUND && kill(root->pid, 0) == 0;
         if (!starting || plumb_clock_now_ns() > root->give_up_ns)
             return err;
-        if (child_exited(child, exit_status)) {
+        if (child_exited(child, p)) {
             size_t len = strlen(s->why);
             snprintf(s->why + len, sizeof s->why - len,
                      "%sthe program exited before it ran CPython",
@@ -352,7 +359,7 @@ static void scan(session_t *s, plumb_profile_t *p)
 static int root_gone(session_t *s, plumb_profile_t *p, pid_t child)
 {
     if (child > 0)
-        return child_exited(child, &p->exit_status);
+        return child_exited(child, p);
     return kill(s->procs[0].pid, 0) != 0;
 }
 
@@ -433,7 +440,7 @@ static int profile(int pid, pid_t child, const plumb_profile_opts_t *opts,
     /* with children the root may be a launcher that never runs Python:
      * one try, and the sampling loop keeps trying it with the children */
     err = s.children ? try_connect(&s, &s.procs[0])
-                     : connect_root(&s, child, &p->exit_status);
+                     : connect_root(&s, child, p);
     if (!err) {
         const plumb__python_t *py = &s.procs[0].python;
         p->processes = 1;
@@ -503,7 +510,8 @@ int plumb_profile_launch(char *const *argv, const plumb_profile_opts_t *opts,
         return err;
     }
     /* stopped by duration or cancel: the program runs to its end */
-    if ((*out)->exit_status == -1 && waitpid(child, &status, 0) == child)
-        (*out)->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if ((*out)->exit_status == -1 && (*out)->exit_signal == 0 &&
+        waitpid(child, &status, 0) == child)
+        note_exit(*out, status);
     return 0;
 }

@@ -126,7 +126,8 @@ static const char *const migrations[] = {
     "  thread_samples INTEGER NOT NULL,"
     "  idle INTEGER NOT NULL,"
     "  threads_seen INTEGER NOT NULL,"
-    "  exit_status INTEGER NOT NULL,"
+    "  exit_status INTEGER NOT NULL,"     /* -1: signalled, or attached */
+    "  exit_signal INTEGER NOT NULL,"     /* 0: none */
     "  processes INTEGER NOT NULL"        /* the target and its children */
     ");"
     "CREATE TABLE profile_threads ("
@@ -1130,8 +1131,8 @@ int plumb_store_save_profile(plumb_store_t *st, const plumb_profile_t *p,
                        "INSERT INTO profiles (run_id, pid, python, mode, "
                        "rate_hz, achieved_hz, duration_ns, samples, dropped, "
                        "thread_samples, idle, threads_seen, exit_status, "
-                       "processes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                       "?, ?, ?)",
+                       "exit_signal, processes) VALUES (?, ?, ?, ?, ?, ?, ?, "
+                       "?, ?, ?, ?, ?, ?, ?, ?)",
                        &ins_profile)) ||
         (err = prepare(st,
                        "INSERT INTO profile_threads (run_id, idx, label, "
@@ -1181,7 +1182,8 @@ int plumb_store_save_profile(plumb_store_t *st, const plumb_profile_t *p,
     rc |= sqlite3_bind_int64(ins_profile, 11, (int64_t)p->idle);
     rc |= sqlite3_bind_int64(ins_profile, 12, (int64_t)p->threads_seen);
     rc |= sqlite3_bind_int(ins_profile, 13, p->exit_status);
-    rc |= sqlite3_bind_int64(ins_profile, 14, (int64_t)p->processes);
+    rc |= sqlite3_bind_int(ins_profile, 14, p->exit_signal);
+    rc |= sqlite3_bind_int64(ins_profile, 15, (int64_t)p->processes);
     if (rc != SQLITE_OK) {
         err = fail_sqlite(st, "cannot save the profile's header");
         goto out;
@@ -1266,7 +1268,8 @@ int plumb_store_load_profile(plumb_store_t *st, int64_t run_id,
     if ((err = prepare(st,
                        "SELECT pid, python, mode, rate_hz, achieved_hz, "
                        "duration_ns, samples, dropped, thread_samples, idle, "
-                       "threads_seen, exit_status, processes FROM profiles "
+                       "threads_seen, exit_status, exit_signal, processes "
+                       "FROM profiles "
                        "WHERE run_id = ?",
                        &q_profile)) ||
         (err = prepare(st,
@@ -1312,7 +1315,8 @@ int plumb_store_load_profile(plumb_store_t *st, int64_t run_id,
     p->idle = (uint64_t)sqlite3_column_int64(q_profile, 9);
     p->threads_seen = (size_t)sqlite3_column_int64(q_profile, 10);
     p->exit_status = sqlite3_column_int(q_profile, 11);
-    p->processes = (size_t)sqlite3_column_int64(q_profile, 12);
+    p->exit_signal = sqlite3_column_int(q_profile, 12);
+    p->processes = (size_t)sqlite3_column_int64(q_profile, 13);
 
     sqlite3_bind_int64(q_threads, 1, run_id);
     size_t threads_cap = 0;

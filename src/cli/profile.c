@@ -32,7 +32,12 @@ static const char usage[] =
     "                         .plumb/plumb.db); plumb show ID prints it again\n"
     "      --no-store         do not store this profile\n"
     "      --color WHEN       auto, always or never (NO_COLOR is "
-    "respected)\n";
+    "respected)\n"
+    "\n"
+    "Exit status: 0 when the profile was taken, whatever the program's own\n"
+    "exit status or the signal that killed it (the summary says how it\n"
+    "ended, and plumb show ID says it again); 1 when the program could not\n"
+    "be profiled, or the profile written or stored; 2 for wrong arguments.\n";
 
 enum { OPT_TOP = OPT_FIRST_LOCAL, OPT_NO_STORE };
 

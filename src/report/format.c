@@ -152,6 +152,13 @@ void plumb__format_scan_value(double n, char *out, size_t size)
         snprintf(out, size, "%.3g", n);
 }
 
+const char *plumb__signal_name(int sig)
+{
+    /* the words plumb bench's errors use: the C library's description */
+    const char *name = strsignal(sig);
+    return name ? name : "unknown signal";
+}
+
 int plumb__verdict_words(const plumb_comparison_t *c, const char **words,
                          double *factor, double *lo, double *hi)
 {

@@ -37,7 +37,10 @@ static void header(const plumb_profile_t *p, const plumb_report_opts_t *o,
     if (p->mode == PLUMB_PROFILE_CPU)
         plumb__buf_printf(b, "; %llu skipped while off-CPU",
                           (unsigned long long)p->idle);
-    if (p->exit_status >= 0)
+    if (p->exit_signal > 0)
+        plumb__buf_printf(b, "; the program was killed by signal %d (%s)",
+                          p->exit_signal, plumb__signal_name(p->exit_signal));
+    else if (p->exit_status >= 0)
         plumb__buf_printf(b, "; the program exited with status %d",
                           p->exit_status);
     plumb__buf_printf(b, "%s\n", RESET(o));

@@ -37,6 +37,10 @@ void plumb__format_p(double p, char *out, size_t size);
  * significant figures ("1000000", "397", "0.25"); no exponent. */
 void plumb__format_scan_value(double n, char *out, size_t size);
 
+/* The C library's description of signal sig ("Killed"), as plumb bench
+ * names the signal that ended a command; never NULL. Static storage. */
+const char *plumb__signal_name(int sig);
+
 /* Words of a verdict for a metric: "faster"/"slower" for times, "less
  * memory"/"more memory" for max RSS, "fewer"/"more" for the others (the
  * caller names the metric: "fewer bytes written"); and the factor to print

@@ -1015,6 +1015,7 @@ static void round_trips_a_profile(void **state)
     assert_int_equal(back->threads_seen, 3);
     assert_int_equal(back->processes, 1);
     assert_int_equal(back->exit_status, 3);
+    assert_int_equal(back->exit_signal, 0);
     assert_int_equal(back->n_threads, 2);
     assert_string_equal(back->threads[0].label, "main thread (tid 7)");
     assert_int_equal(back->threads[0].stacks, 647);
@@ -1056,6 +1057,27 @@ static void round_trips_a_profile(void **state)
     assert_string_equal(infos[0].name, "profile: pid 4242");
     plumb_run_info_free(infos, n);
     plumb_session_free(s);
+    plumb_profile_free(back);
+    plumb_profile_free(p);
+    plumb_store_close(st);
+}
+
+/* A program killed by a signal: no exit status, and the signal kept. */
+static void round_trips_the_signal_that_ended_a_profile(void **state)
+{
+    tmp_t *t = *state;
+    plumb_store_t *st = NULL;
+    plumb_profile_t *p = make_profile(), *back = NULL;
+    p->exit_status = -1;
+    p->exit_signal = SIGKILL;
+    int64_t id = 0;
+    assert_int_equal(plumb_store_open(t->db, &st), 0);
+    assert_int_equal(plumb_store_save_profile(st, p, NULL, "python3 k.py",
+                                              NULL, &id), 0);
+    assert_int_equal(raw_int(t->db, "SELECT exit_signal FROM profiles"), 9);
+    assert_int_equal(plumb_store_load_profile(st, id, &back), 0);
+    assert_int_equal(back->exit_status, -1);
+    assert_int_equal(back->exit_signal, SIGKILL);
     plumb_profile_free(back);
     plumb_profile_free(p);
     plumb_store_close(st);
@@ -1124,6 +1146,7 @@ int test_store_run(void)
         STORE_TEST(survives_sigkill_mid_save),
         STORE_TEST(saves_a_large_session),
         STORE_TEST(round_trips_a_profile),
+        STORE_TEST(round_trips_the_signal_that_ended_a_profile),
         STORE_TEST(migrates_a_v1_store_keeping_its_sessions),
     };
 #undef STORE_TEST

@@ -8,6 +8,7 @@ truncated with a marker that says so)". Each case runs on Debian's
 pyenv CPython there is (3.13 or 3.12). Every plumb run has a timeout: a hang
 fails the test instead of stalling the suite."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -255,3 +256,25 @@ def test_a_program_that_exits_non_zero(plumb, tmp_path, python):
     assert proc.returncode == 0, proc.stderr
     assert "the program exited with status 3" in proc.stdout, proc.stdout
     assert "then_fail" in proc.stdout
+
+
+def test_the_summary_and_the_store_name_the_signal(plumb, tmp_path):
+    # A program killed by a signal has no exit status; the signal is what
+    # the user needs to see, when profiled and again from the store.
+    path = program(tmp_path, "kill9.py", """
+        def before_the_end():
+            spin(0.3)
+
+        before_the_end()
+        os.kill(os.getpid(), 9)
+    """)
+    proc = plumb.run("profile", "--", PYTHONS[-1], "-S", path, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    said = "the program was killed by signal 9 (Killed)"
+    assert said in proc.stdout, proc.stdout
+    assert "exited with status" not in proc.stdout
+    assert "before_the_end" in proc.stdout
+    stored = re.search(r"stored as run (\d+)", proc.stderr)
+    assert stored, proc.stderr
+    shown = plumb.run("show", stored.group(1), check=0)
+    assert said in shown.stdout, shown.stdout
