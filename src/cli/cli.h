@@ -56,7 +56,8 @@ int cli_print_profile(const plumb_profile_t *p, const char *format,
  * when it is not NULL; NULL when out of memory. The caller frees it. */
 char *cli_join_words(const char *first, int argc, char *const *argv);
 /* Writes text to path through a temporary file and a rename, so a reader
- * never sees half a file. "-" is stdout. */
+ * never sees half a file. "-" is stdout; a path that exists and is not a
+ * regular file (/dev/null, a FIFO) is written in place, never replaced. */
 int cli_write_text(const char *path, const char *text);
 /* Prints which functions gained or lost share from a to b. */
 int cli_print_profile_diff(const plumb_profile_t *a, const plumb_profile_t *b,

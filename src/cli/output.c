@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void cli_output_init(cli_output_t *out)
@@ -69,6 +70,17 @@ int cli_write_text(const char *path, const char *text)
     if (strcmp(path, "-") == 0) {
         fputs(text, stdout);
         return fflush(stdout) == 0 ? 0 : -1;
+    }
+    /* A device or a pipe (-o /dev/null, a FIFO) is written in place: a
+     * rename over it would replace it with a regular file, and a root
+     * plumb would so turn /dev/null into a file for the whole machine. */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        FILE *f = fopen(path, "we");
+        if (!f)
+            return -1;
+        int ok = fputs(text, f) >= 0;
+        return fclose(f) == 0 && ok ? 0 : -1;
     }
     size_t len = strlen(path) + 16;
     char *tmp = malloc(len);

@@ -3,7 +3,9 @@ plumb runs lists it, plumb show prints it again and plumb compare tells which
 functions gained or lost share between two of them."""
 import os
 import re
+import stat
 import sys
+import threading
 
 from conftest import PLUMB  # noqa: F401 (the fixture's module)
 
@@ -93,3 +95,22 @@ def test_a_bad_store_fails_before_sampling(plumb, tmp_path):
                      PYTHON, "-c", "import time; time.sleep(30)",
                      check=1, timeout=10)
     assert "cannot open the store" in proc.stderr
+
+
+def test_output_to_a_device_or_a_pipe_leaves_it_one(plumb, tmp_path):
+    # -o /dev/null must not rename a regular file over the device (as root
+    # that replaces /dev/null for the whole machine); a FIFO stands in for
+    # it here, so that a regression cannot damage the machine running us.
+    fifo = tmp_path / "flame.fifo"
+    os.mkfifo(fifo)
+    got = []
+    # daemon: with the bug the FIFO is replaced and its reader never wakes
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()),
+                              daemon=True)
+    reader.start()
+    plumb.run("profile", "--no-store", "--format", "collapsed", "-o",
+              str(fifo), "--", PYTHON, os.path.join(PROGRAMS, "split.py"),
+              "0.3", check=0)
+    reader.join(timeout=30)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert got and "sixty" in got[0], got
