@@ -1,7 +1,16 @@
 """What users get when something goes wrong: a message naming the problem
 and the fix, a non-zero exit, and nothing stored half-way."""
+import os
+import shutil
 import signal
+import subprocess
+import sys
+import tempfile
 import time
+
+import pytest
+
+from conftest import PLUMB
 
 
 def assert_nothing_stored(plumb):
@@ -89,3 +98,82 @@ def test_help_lists_only_what_exists(plumb):
     for missing in ("mem", "sql", "advise", "check", "report"):
         assert f"  {missing} " not in text
     assert "--param" in plumb.run("bench", "--help", check=0).stdout
+
+
+# ---- plumb profile: targets it cannot read ---------------------------------
+
+def sleeper(*argv):
+    return subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def test_profile_a_pid_that_is_gone(plumb):
+    gone = sleeper("true")
+    gone.wait()
+    proc = plumb.run("profile", "-p", str(gone.pid), timeout=30, check=1)
+    assert f"no process with pid {gone.pid}" in proc.stderr, proc.stderr
+    assert_nothing_stored(plumb)
+
+
+def test_profile_attach_to_a_program_that_is_not_python(plumb):
+    target = sleeper("sleep", "30")
+    try:
+        start = time.monotonic()
+        proc = plumb.run("profile", "-p", str(target.pid), timeout=30,
+                         check=1)
+        assert time.monotonic() - start < 10
+        assert f"process {target.pid} (sleep) is not a CPython interpreter" \
+            in proc.stderr, proc.stderr
+        assert target.poll() is None, "plumb must leave the target running"
+    finally:
+        target.kill()
+        target.wait()
+    assert_nothing_stored(plumb)
+
+
+def test_profile_launch_a_program_that_is_not_python(plumb):
+    proc = plumb.run("profile", "--", "sleep", "1", timeout=30, check=1)
+    assert "(sleep) is not a CPython interpreter" in proc.stderr
+    assert "the program exited before it ran CPython" in proc.stderr
+    assert_nothing_stored(plumb)
+
+
+NOBODY = 65534
+
+
+@pytest.mark.skipif(os.geteuid() != 0,
+                    reason="needs root: a root-owned Python process read by "
+                           "an unprivileged user (uid 65534)")
+@pytest.mark.skipif(shutil.which("setpriv") is None,
+                    reason="needs setpriv (util-linux) to drop to uid 65534")
+def test_profile_permission_denied(plumb):
+    # The store sits where uid 65534 can write it, so that what is checked
+    # is the refusal to read the process, not a store it cannot open.
+    store_dir = tempfile.mkdtemp(prefix="plumb-eacces-")
+    os.chmod(store_dir, 0o777)
+    store = os.path.join(store_dir, "plumb.db")
+    target = sleeper(sys.executable, "-c", "import time; time.sleep(60)")
+    try:
+        time.sleep(0.3)
+        proc = subprocess.run(
+            ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
+             "--clear-groups", PLUMB, "profile", "--store", store,
+             "-p", str(target.pid)],
+            capture_output=True, text=True, timeout=30, cwd="/",
+            stdin=subprocess.DEVNULL)
+        assert target.poll() is None, "plumb must leave the target running"
+    finally:
+        target.kill()
+        target.wait()
+    try:
+        assert proc.returncode == 1, (proc.returncode, proc.stderr)
+        err = proc.stderr
+        assert "permission denied reading the memory of process " \
+               f"{target.pid}" in err, err
+        assert "same user as the process or as root" in err
+        assert "CAP_SYS_PTRACE" in err
+        runs = plumb.run("runs", "--store", store, check=0).stdout
+        assert "no stored runs" in runs, runs
+    finally:
+        shutil.rmtree(store_dir)
