@@ -659,6 +659,29 @@ PLUMB_API int plumb_stack_collapsed(const plumb_stack_t *st, char **out);
 PLUMB_API int plumb_stack_speedscope(const plumb_stack_t *st,
                                      const char *name, char **out);
 
+/* One distinct stack of an aggregate, as plumb_stack_each hands it over. */
+typedef struct {
+    const char *thread;          /* the label; "[unnamed thread]" for "" */
+    const plumb_frame_t *frames; /* outermost first, the "[truncated]"
+                                    marker left out */
+    size_t n_frames;             /* 0: a thread running no Python */
+    int truncated;               /* 1 when cut short at its outer end */
+    uint64_t count;              /* samples of exactly this stack */
+} plumb_stack_path_t;
+
+/* Called once per stack; a non-zero return stops the walk. */
+typedef int (*plumb_stack_visit_fn)(const plumb_stack_path_t *path,
+                                    void *arg);
+
+/* Calls visit with every distinct stack that holds samples, by count,
+ * descending, then by thread and frames (function, file, line, outermost
+ * first), so the order does not depend on the order of the adds. A path
+ * and its frames live only during the call; the strings are the stack's.
+ * Returns visit's first non-zero return, PLUMB_EINVAL for NULL st or
+ * visit, PLUMB_ENOMEM (before any call), else 0. */
+PLUMB_API int plumb_stack_each(const plumb_stack_t *st,
+                               plumb_stack_visit_fn visit, void *arg);
+
 /* Adds `count` samples of one collapsed stack, a line of
  * plumb_stack_collapsed without its count: "thread;outer;...;inner". A
  * frame "function (file:line)" is split at the last " (" whose tail is
@@ -789,6 +812,14 @@ PLUMB_API void plumb_profile_free(plumb_profile_t *p);
 PLUMB_API int plumb_report_profile(const plumb_profile_t *p,
                                    const plumb_report_opts_t *opts,
                                    size_t top, char **out);
+
+/* The profile as one JSON document (docs/json.md, "Profiles"; kind
+ * "profile", PLUMB_JSON_SCHEMA_VERSION): its header, threads, every
+ * function and line with its self and total sample counts, and every
+ * distinct stack, outermost frame first. The caller frees *out.
+ * PLUMB_EINVAL for NULL p or out, PLUMB_ENOMEM. */
+PLUMB_API int plumb_report_profile_json(const plumb_profile_t *p,
+                                        char **out);
 
 /* Two profiles side by side: for each function, its total share of the
  * samples in a and in b and the change in percentage points, the biggest

@@ -1,7 +1,8 @@
 /* stack.c: aggregated stacks. It owns the trie of samples (one subtree per
  * thread label, outermost frame first), the interned copies of every string
- * it is given, and the three views of it: collapsed stacks (FlameGraph,
- * inferno), the top functions or lines, and speedscope's JSON. It does not
+ * it is given, and the views of it: collapsed stacks (FlameGraph,
+ * inferno), the top functions or lines, every distinct stack one by one
+ * (for plumb's own JSON) and speedscope's JSON. It does not
  * read stacks out of a process (the sampler does), keep them (the store
  * does) or decide how a view is shown (the clients do).
  *
@@ -753,6 +754,125 @@ out:
     free(sub);
     free(entry_of);
     key_set_free(&keys);
+    return err;
+}
+
+/* ---- every stack, one by one -------------------------------------------- */
+
+/* A stack to visit: its innermost node and the nodes from its thread down,
+ * outermost first, in the shared path buffer. */
+typedef struct {
+    const plumb_stack_t *st;
+    uint32_t leaf;
+    const uint32_t *path; /* path[0] is the thread */
+    size_t depth;
+} visit_t;
+
+static int compare_nodes(const stack_node_t *a, const stack_node_t *b)
+{
+    int c = strcmp(a->function, b->function);
+    if (c)
+        return c;
+    if (a->file != b->file) { /* threads have none */
+        if (!a->file || !b->file)
+            return a->file ? 1 : -1;
+        if ((c = strcmp(a->file, b->file)))
+            return c;
+    }
+    return (a->line > b->line) - (a->line < b->line);
+}
+
+/* By count, descending, then by the frames from the thread down: an order
+ * that does not depend on the order the stacks were added in. */
+static int compare_visits(const void *x, const void *y)
+{
+    const visit_t *a = x, *b = y;
+    const stack_node_t *nodes = a->st->nodes;
+    if (nodes[a->leaf].self != nodes[b->leaf].self)
+        return nodes[a->leaf].self > nodes[b->leaf].self ? -1 : 1;
+    for (size_t d = 0; d < a->depth && d < b->depth; d++) {
+        int c = compare_nodes(&nodes[a->path[d]], &nodes[b->path[d]]);
+        if (c)
+            return c;
+    }
+    return (a->depth > b->depth) - (a->depth < b->depth);
+}
+
+int plumb_stack_each(const plumb_stack_t *st, plumb_stack_visit_fn visit,
+                     void *arg)
+{
+    if (!st || !visit)
+        return PLUMB_EINVAL;
+    int err = PLUMB_ENOMEM;
+    size_t n_visits = 0, path_len = 0, max_depth = 0;
+    visit_t *visits = NULL;
+    uint32_t *paths = NULL;
+    plumb_frame_t *frames = NULL;
+    uint32_t *depth_of = per_node(st);
+    if (!depth_of)
+        goto out;
+    /* Depths in one forward pass (a parent precedes its children), then
+     * every stack's path into one buffer. */
+    depth_of[NODE_ROOT] = 0;
+    for (uint32_t v = 1; v < st->n_nodes; v++) {
+        depth_of[v] = depth_of[st->nodes[v].parent] + 1;
+        if (st->nodes[v].self > 0) {
+            n_visits++;
+            path_len += depth_of[v];
+            if (depth_of[v] > max_depth)
+                max_depth = depth_of[v];
+        }
+    }
+    visits = stack_malloc((n_visits ? n_visits : 1) * sizeof *visits);
+    paths = stack_malloc((path_len ? path_len : 1) * sizeof *paths);
+    frames = stack_malloc((max_depth ? max_depth : 1) * sizeof *frames);
+    if (!visits || !paths || !frames)
+        goto out;
+    size_t at = 0, i = 0;
+    for (uint32_t v = 1; v < st->n_nodes; v++) {
+        if (st->nodes[v].self == 0)
+            continue;
+        visit_t *vi = &visits[i++];
+        vi->st = st;
+        vi->leaf = v;
+        vi->depth = depth_of[v];
+        vi->path = paths + at;
+        size_t d = depth_of[v];
+        for (uint32_t p = v; p != NODE_ROOT; p = st->nodes[p].parent)
+            paths[at + --d] = p;
+        at += depth_of[v];
+    }
+    qsort(visits, n_visits, sizeof *visits, compare_visits);
+    err = 0;
+    for (i = 0; i < n_visits && !err; i++) {
+        const visit_t *vi = &visits[i];
+        const stack_node_t *thread = &st->nodes[vi->path[0]];
+        size_t from = 1, n = 0;
+        int truncated = 0;
+        if (vi->depth > 1) {
+            const stack_node_t *outer = &st->nodes[vi->path[1]];
+            if (outer->function == st->truncated &&
+                outer->file == st->empty && outer->line == 0) {
+                truncated = 1;
+                from = 2;
+            }
+        }
+        for (size_t d = from; d < vi->depth; d++) {
+            const stack_node_t *node = &st->nodes[vi->path[d]];
+            frames[n++] = (plumb_frame_t){
+                *node->function ? node->function : unknown_function,
+                node->file, node->line};
+        }
+        plumb_stack_path_t path = {
+            *thread->function ? thread->function : unnamed_thread,
+            frames, n, truncated, st->nodes[vi->leaf].self};
+        err = visit(&path, arg);
+    }
+out:
+    free(frames);
+    free(paths);
+    free(visits);
+    free(depth_of);
     return err;
 }
 

@@ -44,12 +44,12 @@ plumb_store_t *cli_open_store(const char *path);
 int cli_profile_save(plumb_store_t *st, const char *store_path,
                      const plumb_profile_t *p, int argc, char **argv,
                      int cmd_argc, char **cmd_argv);
-/* 1 when `format` is one a profile can be written in (text, collapsed,
- * speedscope); otherwise says so and returns 0. */
+/* 1 when `format` is one a profile can be written in (text, json,
+ * collapsed, speedscope); otherwise says so and returns 0. */
 int cli_profile_format_ok(const char *format);
 /* Writes a profile to `path` (NULL or "-": stdout): the summary (format
- * NULL or "text", `top` rows, colour only on a terminal), "collapsed" or
- * "speedscope". Returns a CLI exit code. */
+ * NULL or "text", `top` rows, colour only on a terminal), "json"
+ * (docs/json.md), "collapsed" or "speedscope". Returns a CLI exit code. */
 int cli_print_profile(const plumb_profile_t *p, const char *format,
                       const char *color, unsigned top, const char *path);
 /* The words joined by spaces, those holding a space quoted, after `first`

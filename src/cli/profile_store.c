@@ -54,11 +54,11 @@ int cli_profile_save(plumb_store_t *st, const char *store_path,
 
 int cli_profile_format_ok(const char *format)
 {
-    if (!strcmp(format, "text") || !strcmp(format, "collapsed") ||
-        !strcmp(format, "speedscope"))
+    if (!strcmp(format, "text") || !strcmp(format, "json") ||
+        !strcmp(format, "collapsed") || !strcmp(format, "speedscope"))
         return 1;
-    cli_error("--format takes text, collapsed or speedscope (got '%s')",
-              format);
+    cli_error("--format takes text, json, collapsed or speedscope (got "
+              "'%s')", format);
     return 0;
 }
 
@@ -70,6 +70,8 @@ int cli_print_profile(const plumb_profile_t *p, const char *format,
     int err;
     if (format && !strcmp(format, "collapsed"))
         err = plumb_stack_collapsed(p->stacks, &text);
+    else if (format && !strcmp(format, "json"))
+        err = plumb_report_profile_json(p, &text);
     else if (format && !strcmp(format, "speedscope"))
         err = plumb_stack_speedscope(p->stacks, p->python, &text);
     else {

@@ -14,8 +14,8 @@ static const char usage[] =
     "environment and, with --export-*, its samples. A stored profile is\n"
     "printed as plumb profile printed it.\n"
     "\n"
-    "  -f, --format FORMAT         profiles: text (the summary), collapsed\n"
-    "                              or speedscope\n"
+    "  -f, --format FORMAT         profiles: text (the summary), json\n"
+    "                              (docs/json.md), collapsed or speedscope\n"
     "      --top N                 profiles: rows in each table (20)\n"
     "      --store PATH            the store (default $PLUMB_STORE or\n"
     "                              .plumb/plumb.db)\n" CLI_OUTPUT_OPTION_HELP;

@@ -46,16 +46,19 @@ static void header(const plumb_profile_t *p, const plumb_report_opts_t *o,
     plumb__buf_printf(b, "%s\n", RESET(o));
 }
 
-/* Functions read best by total (where the time goes, callees included),
- * lines by self (where it is spent). */
-static int by_total(const void *x, const void *y)
+int plumb__report_by_total(const void *x, const void *y)
 {
     const plumb_stack_entry_t *a = x, *b = y;
     if (a->total != b->total)
         return a->total < b->total ? 1 : -1;
     if (a->self != b->self)
         return a->self < b->self ? 1 : -1;
-    return 0;
+    int c = strcmp(a->function, b->function);
+    if (c)
+        return c;
+    if ((c = strcmp(a->file, b->file)))
+        return c;
+    return (a->line > b->line) - (a->line < b->line);
 }
 
 static void table(const plumb_profile_t *p, int by_line, size_t top,
@@ -68,7 +71,7 @@ static void table(const plumb_profile_t *p, int by_line, size_t top,
         return;
     }
     if (!by_line)
-        qsort(e, n, sizeof *e, by_total);
+        qsort(e, n, sizeof *e, plumb__report_by_total);
     double total = (double)plumb_stack_total(p->stacks);
     plumb__buf_printf(b, "\n%s%s%s  %7s %7s\n", BOLD(o),
                       by_line ? "Top lines    " : "Top functions", RESET(o),

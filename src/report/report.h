@@ -5,8 +5,10 @@
 #ifndef PLUMB_REPORT_H
 #define PLUMB_REPORT_H
 
+#include <jansson.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "plumb.h"
 
@@ -76,6 +78,32 @@ const char *plumb__report_series_name(const plumb_run_t *run);
 const char *plumb__report_verdict_word(const plumb_comparison_t *c);
 /* The confidence level of the intervals, in percent (95 when unset). */
 double plumb__report_level_percent(const plumb_analysis_t *a);
+
+/* A qsort order of plumb_stack_entry_t: by total, then self, descending,
+ * then by function, file and line. Functions read best by total (where the
+ * time goes, callees included), lines by self (where it is spent, the
+ * order of plumb_stack_top): the summary and the JSON list them so. */
+int plumb__report_by_total(const void *x, const void *y);
+
+/* ---- JSON values, as docs/json.md fixes them (json_value.c) ---- */
+
+/* A string for s: null for NULL, bytes that are not UTF-8 as U+FFFD. Each
+ * of these returns a new reference, or NULL when out of memory. */
+json_t *plumb__json_text(const char *s);
+/* Like plumb__json_text, but "" (an unknown field) is null too. */
+json_t *plumb__json_known_text(const char *s);
+/* A number; NaN and infinity, which JSON lacks, are null. */
+json_t *plumb__json_number(double v);
+json_t *plumb__json_count(uint64_t v);
+/* obj[key] = value / array += value, taking value's reference (released
+ * on failure too); -1 when value is NULL: an allocation upstream failed. */
+int plumb__json_put(json_t *obj, const char *key, json_t *value);
+int plumb__json_push(json_t *array, json_t *value);
+/* value, or NULL (value released) when any step building it failed. */
+json_t *plumb__json_finish(json_t *value, int failed);
+/* Appends doc to b, indented by two, keys in insertion order, and a final
+ * newline. PLUMB_ENOMEM. */
+int plumb__json_dump(const json_t *doc, plumb__buf_t *b);
 
 /* The renderers. */
 int plumb__report_text(const plumb_session_t *s, const plumb_analysis_t *a,

@@ -19,6 +19,7 @@
  * comparing with them, and passes. */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -498,6 +499,120 @@ static void csv_report(void **state)
     render_and_check(state, "report.csv", PLUMB_FORMAT_CSV, 0, 0);
 }
 
+/* ---- a profile ---------------------------------------------------------- */
+
+#define FRAME(fn, fi, ln) ((plumb_frame_t){(fn), (fi), (ln)})
+
+/* A profile built by hand, as a session of split.py with a worker thread
+ * would leave it, killed by SIGKILL at the end: three shapes of stack on
+ * the main thread (one truncated, one in a file whose name is not UTF-8,
+ * one with a frame of unknown line) and a worker whose version cannot tell
+ * who held the GIL. thread_samples is the sum of the counts, as the
+ * sampler keeps it. */
+static plumb_profile_t *golden_profile(void)
+{
+    plumb_profile_t *p = calloc(1, sizeof *p);
+    assert_non_null(p);
+    assert_int_equal(plumb_stack_new(&p->stacks), 0);
+    const char *main_thread = "main thread (tid 7)";
+    const plumb_frame_t sixty[] = {FRAME("spin", "/w/split.py", 9),
+                                   FRAME("sixty", "/w/split.py", 14),
+                                   FRAME("main", "/w/split.py", 27),
+                                   FRAME("<module>", "/w/split.py", 33)};
+    const plumb_frame_t thirty[] = {FRAME("spin", "/w/split.py", 9),
+                                    FRAME("thirty", "/w/split.py", 18),
+                                    FRAME("main", "/w/split.py", 28),
+                                    FRAME("<module>", "/w/split.py", 33)};
+    const plumb_frame_t deep[] = {FRAME("recurse", "/w/caf\xe9.py", 3),
+                                  FRAME("recurse", "/w/caf\xe9.py", 4)};
+    const plumb_frame_t worker[] = {FRAME("wait", "/usr/lib/threading.py", 0),
+                                    FRAME("run", "/w/split.py", 40)};
+    assert_int_equal(plumb_stack_add(p->stacks, main_thread, sixty, 4, 0, 60),
+                     0);
+    assert_int_equal(plumb_stack_add(p->stacks, main_thread, thirty, 4, 0,
+                                     30), 0);
+    assert_int_equal(plumb_stack_add(p->stacks, main_thread, sixty + 1, 3, 0,
+                                     2), 0);
+    assert_int_equal(plumb_stack_add(p->stacks, main_thread, deep, 2, 1, 5),
+                     0);
+    assert_int_equal(plumb_stack_add(p->stacks, "worker (tid 8)", worker, 2,
+                                     0, 3), 0);
+    p->pid = 4242;
+    snprintf(p->python, sizeof p->python, "CPython 3.12.1");
+    p->mode = PLUMB_PROFILE_CPU;
+    p->rate_hz = 10000;
+    p->achieved_hz = 9876.5;
+    p->duration_ns = INT64_C(10125000);
+    p->samples = 100;
+    p->dropped = 2;
+    p->thread_samples = 100;
+    p->idle = 97;
+    p->threads_seen = 2;
+    p->processes = 1;
+    p->exit_status = -1;
+    p->exit_signal = SIGKILL;
+    p->n_threads = 2;
+    p->threads = calloc(2, sizeof *p->threads);
+    assert_non_null(p->threads);
+    snprintf(p->threads[0].label, sizeof p->threads[0].label, "%s",
+             main_thread);
+    p->threads[0].stacks = 97;
+    p->threads[0].gil_ticks = 95;
+    p->threads[0].gil_known = 1;
+    snprintf(p->threads[1].label, sizeof p->threads[1].label,
+             "worker (tid 8)");
+    p->threads[1].stacks = 3;
+    return p;
+}
+
+static void profile_json(void **state)
+{
+    (void)state;
+    plumb_profile_t *p = golden_profile();
+    char *out = NULL;
+    assert_int_equal(plumb_report_profile_json(p, NULL), PLUMB_EINVAL);
+    assert_int_equal(plumb_report_profile_json(NULL, &out), PLUMB_EINVAL);
+    assert_null(out);
+    assert_int_equal(plumb_report_profile_json(p, &out), 0);
+    check_golden("profile.json", out);
+    free(out);
+    /* the same document whatever order the stacks came in: reversed */
+    plumb_stack_t *reversed = NULL;
+    char *collapsed = NULL, *again = NULL;
+    assert_int_equal(plumb_stack_collapsed(p->stacks, &collapsed), 0);
+    assert_int_equal(plumb_stack_new(&reversed), 0);
+    for (char *end = collapsed + strlen(collapsed); end > collapsed;) {
+        *--end = '\0'; /* the newline */
+        char *line = end;
+        while (line > collapsed && line[-1] != '\n')
+            line--;
+        char *count = strrchr(line, ' ');
+        *count = '\0';
+        assert_int_equal(plumb_stack_add_collapsed(
+                             reversed, line, strtoull(count + 1, NULL, 10)),
+                         0);
+        end = line;
+    }
+    plumb_stack_free(p->stacks);
+    p->stacks = reversed;
+    assert_int_equal(plumb_report_profile_json(p, &again), 0);
+    check_golden("profile.json", again);
+    free(again);
+    free(collapsed);
+    plumb_profile_free(p);
+}
+
+static void profile_summary(void **state)
+{
+    (void)state;
+    plumb_profile_t *p = golden_profile();
+    char *out = NULL;
+    assert_int_equal(plumb_report_profile(p, NULL, 20, &out), 0);
+    check_golden("profile.txt", out);
+    free(out);
+    plumb_profile_free(p);
+}
+
 int test_golden_run(void)
 {
 #define GOLDEN(test)                                                          \
@@ -514,6 +629,8 @@ int test_golden_run(void)
         GOLDEN_PARTIAL(markdown_report_of_a_partial_session),
         GOLDEN(json_report),
         GOLDEN(csv_report),
+        cmocka_unit_test(profile_json),
+        cmocka_unit_test(profile_summary),
     };
 #undef GOLDEN
 #undef GOLDEN_PARTIAL

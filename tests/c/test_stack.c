@@ -1007,6 +1007,86 @@ static void add_collapsed_and_diff_out_of_memory(void **state)
     plumb_stack_free(b);
 }
 
+/* ---- every stack, one by one -------------------------------------------- */
+
+/* What plumb_stack_each handed over, as collapsed-like text:
+ * "thread|outer@file:line;inner@file:line|count|truncated". */
+typedef struct {
+    char text[8][128];
+    size_t n, stop_after;
+} visits_t;
+
+static int record(const plumb_stack_path_t *path, void *arg)
+{
+    visits_t *v = arg;
+    assert_true(v->n < 8);
+    char *out = v->text[v->n++];
+    int at = snprintf(out, 128, "%s|", path->thread);
+    for (size_t i = 0; i < path->n_frames; i++)
+        at += snprintf(out + at, 128 - (size_t)at, "%s%s@%s:%d",
+                       i ? ";" : "", path->frames[i].function,
+                       path->frames[i].file, path->frames[i].line);
+    snprintf(out + at, 128 - (size_t)at, "|%llu|%d",
+             (unsigned long long)path->count, path->truncated);
+    return v->stop_after && v->n == v->stop_after ? 42 : 0;
+}
+
+/* By count, then by thread and frames; outermost first; the truncated
+ * marker a flag, not a frame; a thread without Python, no frames. */
+static void each_visits_by_count_then_frames(void **state)
+{
+    (void)state;
+    const plumb_frame_t ab[] = {FRAME("b", "m.py", 2), FRAME("a", "m.py", 1)};
+    const plumb_frame_t ac[] = {FRAME("c", "m.py", 3), FRAME("a", "m.py", 1)};
+    plumb_stack_t *st = new_stack();
+    add(st, "t2", ab, 2, 5);
+    add(st, "t1", ac, 2, 5);
+    add(st, "t1", ab, 2, 5);
+    add(st, "t1", ab + 1, 1, 9);
+    add(st, "t1", NULL, 0, 1);
+    assert_int_equal(plumb_stack_add(st, "t1", ac, 1, 1, 2), 0);
+    visits_t v = {0};
+    assert_int_equal(plumb_stack_each(st, record, &v), 0);
+    assert_int_equal(v.n, 6);
+    assert_string_equal(v.text[0], "t1|a@m.py:1|9|0");
+    assert_string_equal(v.text[1], "t1|a@m.py:1;b@m.py:2|5|0");
+    assert_string_equal(v.text[2], "t1|a@m.py:1;c@m.py:3|5|0");
+    assert_string_equal(v.text[3], "t2|a@m.py:1;b@m.py:2|5|0");
+    assert_string_equal(v.text[4], "t1|c@m.py:3|2|1");
+    assert_string_equal(v.text[5], "t1||1|0");
+
+    /* a visitor's non-zero return stops the walk and is returned */
+    visits_t stop = {.stop_after = 2};
+    assert_int_equal(plumb_stack_each(st, record, &stop), 42);
+    assert_int_equal(stop.n, 2);
+    assert_int_equal(plumb_stack_each(NULL, record, &v), PLUMB_EINVAL);
+    assert_int_equal(plumb_stack_each(st, NULL, &v), PLUMB_EINVAL);
+
+    /* every allocation can fail, before any visit */
+    int done = 0;
+    for (unsigned long nth = 1; !done && nth < 100; nth++) {
+        visits_t w = {0};
+        plumb__stack_fail_alloc(nth);
+        int err = plumb_stack_each(st, record, &w);
+        unsigned long left = plumb__stack_fail_alloc(0);
+        if (err == 0) {
+            assert_int_equal(w.n, 6);
+            done = left > 0;
+        } else {
+            assert_int_equal(err, PLUMB_ENOMEM);
+            assert_int_equal(w.n, 0);
+        }
+    }
+    assert_true(done);
+    plumb_stack_free(st);
+
+    visits_t none = {0};
+    plumb_stack_t *empty = new_stack();
+    assert_int_equal(plumb_stack_each(empty, record, &none), 0);
+    assert_int_equal(none.n, 0);
+    plumb_stack_free(empty);
+}
+
 int test_stack_run(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1033,6 +1113,7 @@ int test_stack_run(void)
         cmocka_unit_test(add_collapsed_arguments),
         cmocka_unit_test(diff_orders_by_change_of_share),
         cmocka_unit_test(add_collapsed_and_diff_out_of_memory),
+        cmocka_unit_test(each_visits_by_count_then_frames),
     };
     return cmocka_run_group_tests_name("stack", tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@ Shares are checked against programs whose split is known by construction
 import glob
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -154,3 +155,60 @@ def test_children_are_sampled_by_pid(plumb, python):
     wrapped = collapsed(plumb, "--children", "--", "sh", "-c",
                         f"{python} {os.path.join(PROGRAMS, 'split.py')} 1")
     assert share(wrapped, "sixty", "main") > 50
+
+
+def test_json_output_adds_up_and_is_shown_again(plumb, tmp_path):
+    python = interpreters()[-1]
+    split = os.path.join(PROGRAMS, "split.py")
+    out = tmp_path / "profile.json"
+    proc = plumb.run("profile", "--format", "json", "-o", str(out), "--",
+                     python, split, "1", check=0, timeout=120)
+    assert proc.stdout == ""
+    doc = json.loads(out.read_text())
+    assert doc["schema_version"] == 1
+    assert doc["tool"] == "plumb" and doc["kind"] == "profile"
+    head = doc["header"]
+    assert head["exit_status"] == 0 and head["exit_signal"] is None
+    assert head["mode"] == "cpu" and head["python"].startswith("CPython 3.")
+    assert head["samples"] > 0 and head["duration_ns"] > 0
+
+    # Every recorded stack is counted once: in the stacks, in the self
+    # counts of the functions and of the lines, and in the threads.
+    recorded = head["thread_samples"]
+    assert recorded > 1000
+    assert sum(s["count"] for s in doc["stacks"]) == recorded
+    assert sum(f["self"] for f in doc["functions"]) == recorded
+    assert sum(ln["self"] for ln in doc["lines"]) == recorded
+    assert sum(t["stacks"] for t in doc["threads"]) == recorded
+    assert abs(sum(f["self"] / recorded for f in doc["functions"]) - 1) < 1e-9
+    for f in doc["functions"]:
+        assert 0 <= f["self"] <= f["total"] <= recorded
+
+    # sixty() is split.py's, and the line it spends its time on is the
+    # call to spin in its body.
+    with open(split) as f:
+        call = 1 + f.read().splitlines().index("    spin(0.006)")
+    [sixty] = [f for f in doc["functions"] if f["function"] == "sixty"]
+    assert sixty["file"] == split
+    assert 0.45 < sixty["total"] / recorded < 0.75
+    lines = [ln for ln in doc["lines"] if ln["function"] == "sixty"]
+    assert [ln["line"] for ln in lines] == [call]
+    # The stacks come by count, the hottest first: spin under sixty, its
+    # frames outermost first.
+    hottest = doc["stacks"][0]
+    assert hottest["count"] == max(s["count"] for s in doc["stacks"])
+    assert [f["function"] for f in hottest["frames"]] == [
+        "<module>", "main", "sixty", "spin"]
+    assert hottest["frames"][2]["line"] == call
+    assert hottest["truncated"] is False
+
+    # The stored profile reads back as the same document.
+    run = re.search(r"stored as run (\d+)", proc.stderr).group(1)
+    shown = plumb.run("show", run, "--format", "json", check=0)
+    assert json.loads(shown.stdout) == doc
+
+
+def test_json_names_the_format_in_the_help(plumb):
+    assert "json" in plumb.run("profile", "--help", check=0).stdout
+    proc = plumb.run("profile", "--format", "xml", "--", "true", check=2)
+    assert "text, json, collapsed or speedscope" in proc.stderr
