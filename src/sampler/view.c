@@ -15,6 +15,7 @@
 struct plumb__view {
     plumb__target_t *target;
     size_t page;           /* block size */
+    size_t os_page;        /* the target's page size */
     size_t cap;            /* pages held at most */
     size_t used;           /* pages held now */
     size_t next_evict;     /* slot to reuse when full */
@@ -38,6 +39,7 @@ int plumb__view_new(plumb__target_t *t, size_t pages, size_t block,
         return PLUMB_ENOMEM;
     v->target = t;
     v->page = block;
+    v->os_page = os_page;
     v->cap = pages;
     v->at = calloc(pages, sizeof *v->at);
     v->used_now = calloc(pages, sizeof *v->used_now);
@@ -137,31 +139,47 @@ int plumb__view_read(plumb__view_t *v, uint64_t addr, void *buf, size_t len)
 
 /* Reads the n pages at `pages` (none held yet, n <= cap / 2) in as few
  * system calls as it can: a page that cannot be read is skipped, and the
- * read goes on after it. */
+ * read goes on after it. Neighbouring pages that land in neighbouring
+ * slots are asked for as one range (never across an OS page, so a range
+ * is readable or not as a whole): the kernel pins and looks up each
+ * range it is given, so fewer ranges cost it (and the target, whose
+ * memory map it locks for each) less. */
 static int fetch(plumb__view_t *v, const uint64_t *pages, size_t n)
 {
     plumb__span_t spans[PREFETCH_MAX];
-    size_t slots[PREFETCH_MAX];
+    size_t slots[PREFETCH_MAX], first[PREFETCH_MAX], n_spans = 0;
     for (size_t i = 0; i < n; i++) {
         slots[i] = claim(v);
         v->at[slots[i]] = UINT64_MAX;
-        spans[i].addr = pages[i];
-        spans[i].buf = v->data + slots[i] * v->page;
-        spans[i].len = v->page;
+        /* within one OS page, which is mapped or not as a whole */
+        if (n_spans > 0 && pages[i] == pages[i - 1] + v->page &&
+            slots[i] == slots[i - 1] + 1 && pages[i] % v->os_page != 0) {
+            spans[n_spans - 1].len += v->page;
+            continue;
+        }
+        first[n_spans] = i;
+        spans[n_spans].addr = pages[i];
+        spans[n_spans].buf = v->data + slots[i] * v->page;
+        spans[n_spans].len = v->page;
+        n_spans++;
     }
     size_t at = 0;
-    while (at < n) {
+    while (at < n_spans) {
         size_t done = 0;
         v->reads++;
-        int err = plumb__target_readv(v->target, spans + at, n - at, &done);
-        for (size_t i = at; i < at + done; i++) {
-            v->at[slots[i]] = pages[i];
-            note_use(v, pages[i]);
-        }
+        int err = plumb__target_readv(v->target, spans + at, n_spans - at,
+                                      &done);
+        for (size_t s = at; s < at + done; s++)
+            for (size_t i = first[s]; i < first[s] + spans[s].len / v->page;
+                 i++) {
+                v->at[slots[i]] = pages[i];
+                note_use(v, pages[i]);
+            }
         if (err)
             return err;
-        /* past the page that failed: it is left to plumb__view_read */
-        at += done + (at + done < n);
+        /* past the range that failed: its pages are left to
+         * plumb__view_read */
+        at += done + (at + done < n_spans);
     }
     return 0;
 }
@@ -196,6 +214,12 @@ int plumb__view_renew(plumb__view_t *v)
     size_t most = v->cap / 2 < PREFETCH_MAX ? v->cap / 2 : PREFETCH_MAX;
     size_t n = v->n_used_now < most ? v->n_used_now : most;
     memcpy(again, v->used_now, n * sizeof *again);
+    for (size_t i = 1; i < n; i++) /* by address, so neighbours merge */
+        for (size_t j = i; j > 0 && again[j - 1] > again[j]; j--) {
+            uint64_t swap = again[j];
+            again[j] = again[j - 1];
+            again[j - 1] = swap;
+        }
     plumb__view_reset(v);
     return fetch(v, again, n);
 }

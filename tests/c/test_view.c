@@ -134,6 +134,38 @@ static void renew_skips_a_block_that_went_away(void **state)
                      PLUMB_EIO);
 }
 
+/* Neighbouring blocks are read as one range, but a page that went away
+ * costs only its own blocks: the blocks of the page before it are kept. */
+static void renew_merges_neighbours_within_a_page(void **state)
+{
+    fixture_t *f = *state;
+    size_t per_page = f->page / BLOCK;
+    unsigned char byte;
+    /* every block of page 0 and the first of page 1: one run */
+    for (size_t i = 0; i <= per_page; i++)
+        assert_int_equal(
+            plumb__view_read(f->view, addr_of(f->pages + i * BLOCK), &byte, 1),
+            0);
+    assert_int_equal(munmap(f->pages + f->page, f->page), 0);
+    f->pages[per_page * BLOCK - 1] = 0x77;
+    uint64_t before = plumb__view_reads(f->view);
+    assert_int_equal(plumb__view_renew(f->view), 0);
+    for (size_t i = 0; i < per_page; i++)
+        assert_int_equal(plumb__view_read(f->view,
+                                          addr_of(f->pages + i * BLOCK + 9),
+                                          &byte, 1),
+                         0);
+    assert_int_equal(plumb__view_read(f->view,
+                                      addr_of(f->pages + f->page - 1), &byte,
+                                      1),
+                     0);
+    assert_int_equal(byte, 0x77);
+    assert_int_equal(plumb__view_reads(f->view) - before, 1);
+    assert_int_equal(plumb__view_read(f->view, addr_of(f->pages + f->page),
+                                      &byte, 1),
+                     PLUMB_EIO);
+}
+
 /* Prefetch reads many scattered blocks in one system call, once each. */
 static void prefetch_reads_scattered_blocks_once(void **state)
 {
@@ -248,6 +280,7 @@ int test_view_run(void)
         T(reads_each_block_once),
         T(renew_reads_last_blocks_in_one_go),
         T(renew_skips_a_block_that_went_away),
+        T(renew_merges_neighbours_within_a_page),
         T(prefetch_reads_scattered_blocks_once),
         T(evicts_when_full),
         T(refuses_bad_block_sizes),
