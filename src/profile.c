@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -363,9 +364,16 @@ static int root_gone(session_t *s, plumb_profile_t *p, pid_t child)
     return kill(s->procs[0].pid, 0) != 0;
 }
 
+/* The kernel may wake a sleeping thread up to its timer slack late (50 us
+ * by default), which would cap the rate near 13 kHz; the sampling thread
+ * asks for 1 us while it samples and gives the old slack back after. */
+#define SAMPLER_SLACK_NS 1000
+
 static int run_loop(session_t *s, const plumb_profile_opts_t *o,
                     plumb_profile_t *p, pid_t child)
 {
+    int old_slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+    prctl(PR_SET_TIMERSLACK, SAMPLER_SLACK_NS, 0, 0, 0);
     int64_t interval = (int64_t)(1e9 / o->rate_hz);
     int64_t start = plumb_clock_now_ns(), next = start;
     int64_t last_poll = start, last_scan = start - SCAN_NS;
@@ -406,6 +414,8 @@ static int run_loop(session_t *s, const plumb_profile_opts_t *o,
     p->duration_ns = plumb_clock_now_ns() - start;
     if (p->duration_ns > 0)
         p->achieved_hz = (double)p->samples * 1e9 / (double)p->duration_ns;
+    if (old_slack > 0)
+        prctl(PR_SET_TIMERSLACK, (unsigned long)old_slack, 0, 0, 0);
     return err;
 }
 

@@ -339,6 +339,77 @@ int plumb__target_read(plumb__target_t *t, uint64_t addr, void *buf,
     }
 }
 
+/* At most this many spans go in one process_vm_readv (IOV_MAX is 1024). */
+#define READV_BATCH 64
+
+/* A span process_vm_readv can be asked for: not empty, not wrapping. */
+static int span_readable(const plumb__span_t *s)
+{
+    return s->len > 0 && s->addr <= UINTPTR_MAX &&
+           s->len - 1 <= UINT64_MAX - s->addr;
+}
+
+int plumb__target_readv(plumb__target_t *t, const plumb__span_t *spans,
+                        size_t n, size_t *done)
+{
+    if (!t || !done || (!spans && n > 0))
+        return PLUMB_EINVAL;
+    *done = 0;
+    while (*done < n) {
+        const plumb__span_t *batch = spans + *done;
+        struct iovec local[READV_BATCH], remote[READV_BATCH];
+        size_t count = 0;
+        while (count < n - *done && count < READV_BATCH &&
+               span_readable(&batch[count]))
+            count++;
+        if (count == 0)
+            return 0;
+        ssize_t got = -1;
+        if (t->mem_fd < 0) {
+            for (size_t i = 0; i < count; i++) {
+                local[i].iov_base = batch[i].buf;
+                local[i].iov_len = batch[i].len;
+                remote[i].iov_base = (void *)(uintptr_t)batch[i].addr;
+                remote[i].iov_len = batch[i].len;
+            }
+            got = process_vm_readv(t->pid, local, (unsigned long)count,
+                                   remote, (unsigned long)count, 0);
+        }
+        if (got < 0 && (t->mem_fd >= 0 || errno == ENOSYS)) {
+            /* /proc/PID/mem: one span at a time */
+            int err = plumb__target_read(t, batch[0].addr, batch[0].buf,
+                                         batch[0].len);
+            if (err == PLUMB_EIO)
+                return 0;
+            if (err)
+                return err;
+            (*done)++;
+            continue;
+        }
+        if (got < 0) {
+            if (errno == ESRCH)
+                return PLUMB_ENOTFOUND;
+            if (errno == EPERM || errno == EACCES)
+                return PLUMB_EACCESS;
+            /* EFAULT: the first span is not mapped */
+            return errno == ENOMEM ? PLUMB_ENOMEM : 0;
+        }
+        /* the kernel stops at the first byte it cannot read */
+        size_t left = (size_t)got, full = 0;
+        while (full < count && left >= batch[full].len)
+            left -= batch[full++].len;
+        *done += full;
+        if (full < count)
+            return 0;
+    }
+    return 0;
+}
+
+size_t plumb__target_page_size(const plumb__target_t *t)
+{
+    return t ? t->page_size : 4096;
+}
+
 int plumb__target_read_string(plumb__target_t *t, uint64_t addr, char *buf,
                               size_t size)
 {

@@ -25,6 +25,21 @@ pid_t plumb__target_pid(const plumb__target_t *t);
  * PLUMB_ENOTFOUND when the process is gone. */
 int plumb__target_read(plumb__target_t *t, uint64_t addr, void *buf,
                        size_t len);
+/* One range of a vectored read. */
+typedef struct {
+    uint64_t addr;
+    void *buf;
+    size_t len;
+} plumb__span_t;
+
+/* Reads the spans in order, as one system call where the kernel allows:
+ * *done is how many leading spans were read in full (a span that is not
+ * mapped stops the read there; the caller may try it alone). 0 unless the
+ * process is gone (PLUMB_ENOTFOUND) or may not be read (PLUMB_EACCESS). */
+int plumb__target_readv(plumb__target_t *t, const plumb__span_t *spans,
+                        size_t n, size_t *done);
+/* The target's page size: the unit in which memory is mapped. */
+size_t plumb__target_page_size(const plumb__target_t *t);
 /* Reads a NUL-terminated string of at most size-1 bytes. */
 int plumb__target_read_string(plumb__target_t *t, uint64_t addr, char *buf,
                               size_t size);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "sampler/offsets.h"
+#include "sampler/view.h"
 
 /* Bounds that a sane interpreter never reaches; beyond them the chain we
  * are following is torn (or cyclic) and the sample is discarded. */
@@ -28,6 +29,23 @@
 #define MAX_CODE_UNITS (INT64_C(1) << 30)
 #define MAX_BLOCK 512                 /* largest struct prefix read at once */
 #define CODE_CACHE_MAX (1u << 16)     /* entries before the cache is reset */
+#define MAX_RAW_FRAMES (PLUMB_MAX_FRAMES + MAX_SKIPPED_FRAMES)
+#define VIEW_BLOCKS 64                /* blocks one sample holds at once */
+#define VIEW_BLOCK 1024               /* bytes a block: see view.h */
+
+/* A frame as read from the chain, before its code object is decoded. */
+typedef struct {
+    uint64_t code;
+    int64_t addrq; /* byte offset of the instruction in the bytecode */
+    int owner;     /* the frame's owner byte, or -1 */
+} raw_frame_t;
+
+/* Bytecode from where the previous range ends up to `end` (bytes) is on
+ * `line` (0: no line). */
+typedef struct {
+    int64_t end;
+    int line;
+} line_range_t;
 
 /* What a code object told us, keyed by its address. The fields read from
  * its header are kept to check, on each hit, that the address still holds
@@ -40,12 +58,14 @@ typedef struct {
     int64_t bytecode_bytes; /* -1 when the version does not say */
     int64_t first_traceable_bytes; /* -1 when the version does not say */
     const char *function, *file; /* interned: live until unwinder_free */
-    unsigned char *table;
-    size_t table_len;
+    line_range_t *ranges; /* its line table, decoded (line_of) */
+    size_t n_ranges;
 } code_entry_t;
 
 struct plumb__unwinder {
     plumb__target_t *target;
+    plumb__view_t *view; /* the hot reads of a sample go through it */
+    raw_frame_t *raw;    /* MAX_RAW_FRAMES: the chain being walked */
     uint64_t runtime_addr;
     plumb__offsets_t off;
     size_t tstate_extent, frame_extent, code_extent;
@@ -115,9 +135,10 @@ static uint64_t hash_str(const char *s)
     return h;
 }
 
+/* A pointer as the current sample sees it. */
 static int read_ptr(plumb__unwinder_t *u, uint64_t addr, uint64_t *out)
 {
-    return plumb__target_read(u->target, addr, out, sizeof *out);
+    return plumb__view_read(u->view, addr, out, sizeof *out);
 }
 
 /* ---- interned strings ------------------------------------------------- */
@@ -285,36 +306,66 @@ static int read_bytes(plumb__unwinder_t *u, uint64_t addr,
 
 /* ---- line tables ------------------------------------------------------ */
 
-/* co_lnotab (3.8, 3.9): (bytecode delta, signed line delta) byte pairs. */
-static int64_t line_from_lnotab(const unsigned char *t, size_t len,
-                                int firstlineno, int64_t addrq)
+/* Each line table is decoded once, when its code object is first met, into
+ * ranges of bytecode that share a line; a sample then finds its line by a
+ * binary search instead of walking the table. */
+
+/* Appends [start, end) at `line` to c's ranges (start is where the last
+ * range ended), merged with the last one when the line is the same. */
+static int add_range(code_entry_t *c, size_t *cap, int64_t end, int64_t line)
 {
-    int64_t line = firstlineno;
-    int64_t addr = 0;
+    if (line <= 0 || line > INT32_MAX)
+        line = 0;
+    if (c->n_ranges > 0 && c->ranges[c->n_ranges - 1].line == (int)line) {
+        c->ranges[c->n_ranges - 1].end = end;
+        return 0;
+    }
+    if (c->n_ranges == *cap) {
+        size_t grown = *cap ? *cap * 2 : 16;
+        line_range_t *fresh = realloc(c->ranges, grown * sizeof *fresh);
+        if (fresh == NULL)
+            return PLUMB_ENOMEM;
+        c->ranges = fresh;
+        *cap = grown;
+    }
+    c->ranges[c->n_ranges].end = end;
+    c->ranges[c->n_ranges].line = (int)line;
+    c->n_ranges++;
+    return 0;
+}
+
+/* co_lnotab (3.8, 3.9): (bytecode delta, signed line delta) byte pairs;
+ * the line changes where the bytecode offset reaches each pair's sum. */
+static int decode_lnotab(code_entry_t *c, const unsigned char *t, size_t len)
+{
+    size_t cap = 0;
+    int64_t line = c->firstlineno, addr = 0;
+    int rc;
     for (size_t i = 0; i + 1 < len; i += 2) {
+        if (t[i] != 0 && (rc = add_range(c, &cap, addr + t[i], line)) != 0)
+            return rc;
         addr += t[i];
-        if (addr > addrq)
-            break;
         line += (signed char)t[i + 1];
     }
-    return line;
+    return add_range(c, &cap, INT64_MAX, line);
 }
 
 /* co_linetable (3.10, PEP 626): (bytecode delta, signed line delta) pairs
  * where a line delta of -128 marks a range without a line. */
-static int64_t line_from_linetable(const unsigned char *t, size_t len,
-                                   int firstlineno, int64_t addrq)
+static int decode_linetable(code_entry_t *c, const unsigned char *t,
+                            size_t len)
 {
-    int64_t computed = firstlineno;
-    int64_t end = 0;
+    size_t cap = 0;
+    int64_t computed = c->firstlineno, end = 0;
+    int rc;
     for (size_t i = 0; i + 1 < len; i += 2) {
-        int64_t start = end;
         signed char ldelta = (signed char)t[i + 1];
         end += t[i];
         if (ldelta != -128)
             computed += ldelta;
-        if (start <= addrq && addrq < end)
-            return ldelta == -128 ? 0 : computed;
+        if (t[i] != 0 &&
+            (rc = add_range(c, &cap, end, ldelta == -128 ? 0 : computed)) != 0)
+            return rc;
     }
     return 0;
 }
@@ -340,19 +391,20 @@ static int read_varint(const unsigned char *t, size_t len, size_t *i,
 }
 
 /* Location table (3.11+, PEP 657): entries that start with a byte with bit
- * 7 set holding a 4-bit kind and the entry's length in code units - 1. */
-static int64_t line_from_locations(const unsigned char *t, size_t len,
-                                   int firstlineno, int64_t addrq)
+ * 7 set holding a 4-bit kind and the entry's length in code units - 1. A
+ * table that stops making sense (torn, or foreign) ends the ranges there:
+ * the rest of the bytecode has no line. */
+static int decode_locations(code_entry_t *c, const unsigned char *t,
+                            size_t len)
 {
-    int64_t computed = firstlineno;
-    int64_t end = 0;
-    size_t i = 0;
+    size_t cap = 0, i = 0;
+    int64_t computed = c->firstlineno, end = 0;
+    int rc;
     while (i < len) {
         unsigned char first = t[i];
         if (!(first & 128))
-            return 0; /* not at an entry: a torn or foreign table */
+            return 0;
         int code = (first >> 3) & 15;
-        int64_t start = end;
         end += ((first & 7) + 1) * 2;
         int64_t delta = 0;
         if (code == 14 || code == 13) { /* long form, no-column form */
@@ -365,8 +417,8 @@ static int64_t line_from_locations(const unsigned char *t, size_t len,
             delta = code - 10;
         }
         computed += delta;
-        if (start <= addrq && addrq < end)
-            return code == 15 ? 0 : computed;
+        if ((rc = add_range(c, &cap, end, code == 15 ? 0 : computed)) != 0)
+            return rc;
         do
             i++;
         while (i < len && !(t[i] & 128));
@@ -374,29 +426,33 @@ static int64_t line_from_locations(const unsigned char *t, size_t len,
     return 0;
 }
 
-/* The line of byte offset addrq; 0 when the table has none, or when a
- * table read mid-change decodes to something that is not a line. */
-static int line_of(const plumb__offsets_t *o, const code_entry_t *c,
-                   int64_t addrq)
+static int decode_lines(const plumb__offsets_t *o, code_entry_t *c,
+                        const unsigned char *t, size_t len)
 {
-    int64_t line;
-    if (addrq < 0)
-        return c->firstlineno;
     switch (o->line_format) {
     case PLUMB__LINES_LNOTAB:
-        line = line_from_lnotab(c->table, c->table_len, c->firstlineno,
-                                addrq);
-        break;
+        return decode_lnotab(c, t, len);
     case PLUMB__LINES_LINETABLE:
-        line = line_from_linetable(c->table, c->table_len, c->firstlineno,
-                                   addrq);
-        break;
+        return decode_linetable(c, t, len);
     default:
-        line = line_from_locations(c->table, c->table_len, c->firstlineno,
-                                   addrq);
-        break;
+        return decode_locations(c, t, len);
     }
-    return line > 0 && line <= INT32_MAX ? (int)line : 0;
+}
+
+/* The line of byte offset addrq; 0 when the table has none. */
+static int line_of(const code_entry_t *c, int64_t addrq)
+{
+    if (addrq < 0)
+        return c->firstlineno;
+    size_t lo = 0, hi = c->n_ranges; /* the first range ending past addrq */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->ranges[mid].end <= addrq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < c->n_ranges ? c->ranges[lo].line : 0;
 }
 
 /* ---- the code object cache ------------------------------------------- */
@@ -404,7 +460,7 @@ static int line_of(const plumb__offsets_t *o, const code_entry_t *c,
 static void codes_clear(plumb__unwinder_t *u)
 {
     for (size_t i = 0; i < u->codes_cap; i++)
-        free(u->codes[i].table);
+        free(u->codes[i].ranges);
     memset(u->codes, 0, u->codes_cap * sizeof *u->codes);
     u->codes_len = 0;
 }
@@ -440,8 +496,8 @@ static int check_code_type(plumb__unwinder_t *u, uint64_t type)
     int rc;
     if (type == 0)
         return PLUMB_EIO;
-    if ((rc = read_ptr(u, type + (uint64_t)u->off.type_name, &name_addr)) !=
-            0 ||
+    if ((rc = plumb__target_read(u->target, type + (uint64_t)u->off.type_name,
+                                 &name_addr, sizeof name_addr)) != 0 ||
         (rc = plumb__target_read_string(u->target, name_addr, name,
                                         sizeof name)) != 0)
         return rc;
@@ -479,7 +535,7 @@ static int code_lookup(plumb__unwinder_t *u, uint64_t addr,
         return 0;
     }
 
-    if ((rc = plumb__target_read(u->target, addr, head, u->code_extent)) != 0)
+    if ((rc = plumb__view_read(u->view, addr, head, u->code_extent)) != 0)
         return rc;
     uint64_t type = load_ptr(head, o->object_type);
     uint64_t name_addr = load_ptr(head, o->code_name);
@@ -519,9 +575,16 @@ static int code_lookup(plumb__unwinder_t *u, uint64_t addr,
     size_t table_len;
     if ((rc = read_bytes(u, table_addr, &table, &table_len)) != 0)
         return rc;
+    code_entry_t fresh = {.firstlineno = firstlineno};
+    rc = decode_lines(o, &fresh, table, table_len);
+    free(table);
+    if (rc != 0) {
+        free(fresh.ranges);
+        return rc;
+    }
     if (e->addr == 0)
         u->codes_len++;
-    free(e->table);
+    free(e->ranges);
     e->addr = addr;
     e->checked_in = u->sample;
     e->type = type;
@@ -533,63 +596,106 @@ static int code_lookup(plumb__unwinder_t *u, uint64_t addr,
     e->first_traceable_bytes = first_traceable_bytes;
     e->function = function;
     e->file = file;
-    e->table = table;
-    e->table_len = table_len;
+    e->ranges = fresh.ranges;
+    e->n_ranges = fresh.n_ranges;
     *out = e;
     return 0;
 }
 
 /* ---- walking ---------------------------------------------------------- */
 
-/* Fills st's frames from the innermost frame at `frame`. */
-static int walk_frames(plumb__unwinder_t *u, uint64_t frame,
-                       plumb__thread_stack_t *st)
+/* Follows the frame chain from the innermost frame at `frame` into u->raw
+ * (skipping the C-stack entry frames), at most MAX_RAW_FRAMES; *more is 1
+ * when the chain goes on beyond them. */
+static int read_chain(plumb__unwinder_t *u, uint64_t frame, size_t *n_raw,
+                      int *more)
 {
     const plumb__offsets_t *o = &u->off;
     unsigned char block[MAX_BLOCK];
     size_t visited = 0;
     int rc;
+    *n_raw = 0;
+    *more = 0;
     while (frame != 0) {
-        if (++visited > PLUMB_MAX_FRAMES + MAX_SKIPPED_FRAMES)
-            return PLUMB_EIO; /* a cycle of skipped frames */
-        if ((rc = plumb__target_read(u->target, frame, block,
-                                     u->frame_extent)) != 0)
+        if (visited++ == MAX_RAW_FRAMES) {
+            *more = 1;
+            return 0;
+        }
+        if ((rc = plumb__view_read(u->view, frame, block, u->frame_extent)) !=
+            0)
             return rc;
         uint64_t previous = load_ptr(block, o->frame_previous);
         if (previous == frame)
             return PLUMB_EIO;
-        if (o->frame_owner >= 0 &&
-            (int)(signed char)block[o->frame_owner] == o->frame_owner_cstack) {
+        int owner = o->frame_owner >= 0
+                        ? (int)(signed char)block[o->frame_owner]
+                        : -1;
+        if (o->frame_owner >= 0 && owner == o->frame_owner_cstack) {
             frame = previous;
             continue;
         }
-        uint64_t code = load_ptr(block, o->frame_code);
-        const code_entry_t *c;
-        if ((rc = code_lookup(u, code, &c)) != 0)
-            return rc;
-        int64_t addrq;
+        raw_frame_t *r = &u->raw[(*n_raw)++];
+        r->code = load_ptr(block, o->frame_code);
+        r->owner = owner;
         if (o->frame_instr_kind == PLUMB__INSTR_POINTER)
-            addrq = (int64_t)(load_ptr(block, o->frame_instr) -
-                              (code + (uint64_t)o->code_bytecode));
+            r->addrq = (int64_t)(load_ptr(block, o->frame_instr) -
+                                 (r->code + (uint64_t)o->code_bytecode));
         else if (o->frame_instr_kind == PLUMB__INSTR_LASTI_UNITS)
-            addrq = (int64_t)load_int(block, o->frame_instr) * 2;
+            r->addrq = (int64_t)load_int(block, o->frame_instr) * 2;
         else
-            addrq = load_int(block, o->frame_instr);
+            r->addrq = load_int(block, o->frame_instr);
+        frame = previous;
+    }
+    return 0;
+}
+
+/* Fetches in one read the headers of the chain's code objects that this
+ * sample has not checked yet. */
+static int prefetch_codes(plumb__unwinder_t *u, size_t n_raw)
+{
+    uint64_t want[32];
+    size_t n_want = 0;
+    for (size_t i = 0; i < n_raw && n_want < 32; i++) {
+        uint64_t code = u->raw[i].code;
+        if (code == 0 || (i > 0 && code == u->raw[i - 1].code))
+            continue;
+        size_t j = hash_u64(code) & (u->codes_cap - 1);
+        while (u->codes[j].addr != 0 && u->codes[j].addr != code)
+            j = (j + 1) & (u->codes_cap - 1);
+        if (u->codes[j].addr == code && u->codes[j].checked_in == u->sample)
+            continue;
+        want[n_want++] = code;
+    }
+    return plumb__view_prefetch(u->view, want, n_want, u->code_extent);
+}
+
+/* Fills st's frames from the innermost frame at `frame`. */
+static int walk_frames(plumb__unwinder_t *u, uint64_t frame,
+                       plumb__thread_stack_t *st)
+{
+    const plumb__offsets_t *o = &u->off;
+    size_t n_raw;
+    int more, rc;
+    if ((rc = read_chain(u, frame, &n_raw, &more)) != 0 ||
+        (rc = prefetch_codes(u, n_raw)) != 0)
+        return rc;
+    for (size_t i = 0; i < n_raw; i++) {
+        const raw_frame_t *r = &u->raw[i];
+        const code_entry_t *c;
+        if ((rc = code_lookup(u, r->code, &c)) != 0)
+            return rc;
         /* Before the first instruction a frame is at -1 or -2 (one code
          * unit before the start); anything else out of the bytecode means
          * the frame was read while being reused for another call. */
-        if (addrq < -2 ||
-            (c->bytecode_bytes >= 0 && addrq >= c->bytecode_bytes))
+        if (r->addrq < -2 ||
+            (c->bytecode_bytes >= 0 && r->addrq >= c->bytecode_bytes))
             return PLUMB_EIO;
         /* Not started yet, or a shim that never starts: CPython itself
          * leaves such frames out of tracebacks. */
         if (c->first_traceable_bytes >= 0 &&
-            addrq < c->first_traceable_bytes && o->frame_owner >= 0 &&
-            (int)(signed char)block[o->frame_owner] !=
-                o->frame_owner_generator) {
-            frame = previous;
+            r->addrq < c->first_traceable_bytes && o->frame_owner >= 0 &&
+            r->owner != o->frame_owner_generator)
             continue;
-        }
         if (st->n_frames == PLUMB_MAX_FRAMES) {
             st->truncated = 1;
             return 0;
@@ -597,8 +703,12 @@ static int walk_frames(plumb__unwinder_t *u, uint64_t frame,
         plumb_frame_t *f = &st->frames[st->n_frames++];
         f->function = c->function;
         f->file = c->file;
-        f->line = line_of(o, c, addrq);
-        frame = previous;
+        f->line = line_of(c, r->addrq);
+    }
+    if (more) {
+        if (st->n_frames < PLUMB_MAX_FRAMES)
+            return PLUMB_EIO; /* a cycle of skipped frames */
+        st->truncated = 1;
     }
     return 0;
 }
@@ -623,8 +733,8 @@ static int read_gil(plumb__unwinder_t *u, uint64_t interp, uint64_t *holder,
         return 0;
     int locked;
     uint64_t last;
-    if ((rc = plumb__target_read(u->target, gil + (uint64_t)o->gil_locked,
-                                 &locked, sizeof locked)) != 0 ||
+    if ((rc = plumb__view_read(u->view, gil + (uint64_t)o->gil_locked,
+                               &locked, sizeof locked)) != 0 ||
         (rc = read_ptr(u, gil + (uint64_t)o->gil_last_holder, &last)) != 0)
         return rc;
     *holder = locked ? last : 0;
@@ -644,6 +754,8 @@ int plumb__unwind(plumb__unwinder_t *u, plumb__thread_stack_t *stacks,
     int rc;
     *n = 0;
     u->sample++;
+    if ((rc = plumb__view_renew(u->view)) != 0)
+        return rc;
     rc = read_ptr(u, u->runtime_addr + (uint64_t)o->runtime_interpreters_head,
                   &interp);
     for (int ni = 0; rc == 0 && interp != 0; ni++) {
@@ -664,8 +776,8 @@ int plumb__unwind(plumb__unwinder_t *u, plumb__thread_stack_t *stacks,
                 rc = PLUMB_EIO;
                 goto out;
             }
-            if ((rc = plumb__target_read(u->target, tstate, block,
-                                         u->tstate_extent)) != 0)
+            if ((rc = plumb__view_read(u->view, tstate, block,
+                                       u->tstate_extent)) != 0)
                 goto out;
             plumb__thread_stack_t *st = &stacks[*n];
             st->thread_id = load_ptr(block, o->tstate_thread_id);
@@ -776,8 +888,13 @@ int plumb__unwinder_new(plumb__target_t *t, const plumb__python_t *py,
                      py->major, py->minor);
         goto out;
     }
-    if ((rc = codes_grow(u)) != 0 || (rc = strings_grow(u)) != 0)
+    if ((rc = codes_grow(u)) != 0 || (rc = strings_grow(u)) != 0 ||
+        (rc = plumb__view_new(t, VIEW_BLOCKS, VIEW_BLOCK, &u->view)) != 0)
         goto out;
+    if (!(u->raw = malloc(MAX_RAW_FRAMES * sizeof *u->raw))) {
+        rc = PLUMB_ENOMEM;
+        goto out;
+    }
     *out = u;
     u = NULL;
 out:
@@ -795,7 +912,14 @@ void plumb__unwinder_free(plumb__unwinder_t *u)
     for (size_t i = 0; i < u->strings_cap; i++)
         free(u->strings[i]);
     free(u->strings);
+    plumb__view_free(u->view);
+    free(u->raw);
     free(u);
+}
+
+uint64_t plumb__unwinder_reads(const plumb__unwinder_t *u)
+{
+    return plumb__view_reads(u->view);
 }
 
 const char *plumb__unwind_supported(void)

@@ -42,6 +42,10 @@ void plumb__unwinder_free(plumb__unwinder_t *u);
 int plumb__unwind(plumb__unwinder_t *u, plumb__thread_stack_t *stacks,
                   size_t max, size_t *n);
 
+/* System calls the unwinder's samples have made to read the target (the
+ * code objects decoded on first sight aside). */
+uint64_t plumb__unwinder_reads(const plumb__unwinder_t *u);
+
 /* "3.8, 3.9, 3.10, 3.11, 3.12, 3.13": the versions with offset tables. */
 const char *plumb__unwind_supported(void);
 

@@ -492,6 +492,19 @@ static void run_lines(const char *pattern)
             fail_msg("%s is not %s", caller->function, name);
         assert_string_equal(caller->file, file);
         assert_int_equal(caller->line, line);
+        if (checked == 0) {
+            /* The program is blocked, its stack still: after the first
+             * samples, each costs one read of the target (view.h). */
+            for (int i = 0; i < 2; i++)
+                assert_int_equal(plumb__unwind(u, stacks, MAX_THREADS, &n),
+                                 0);
+            uint64_t before = plumb__unwinder_reads(u);
+            for (int i = 0; i < 20; i++)
+                assert_int_equal(plumb__unwind(u, stacks, MAX_THREADS, &n),
+                                 0);
+            assert_int_equal(plumb__unwinder_reads(u) - before, 20);
+            assert_int_equal(stacks[0].frames[1].line, line);
+        }
         checked++;
         assert_int_equal(write(to_child, "\n", 1), 1);
     }
