@@ -31,11 +31,12 @@ def test_half_the_sleep_is_about_twice_as_fast(plumb):
     assert cmp["verdict"] == "faster"
     assert cmp["p_value"] < 0.001
     # Each process also pays a fixed cost (exec, and sleep overshooting its
-    # timer by ~1 ms here), so the true ratio of whole processes is a little
-    # under 2 (hyperfine measures 1.976 on this machine). The interval must
-    # hold the estimate and sit within 7% of 2.
+    # timer by ~1 ms here, several ms on a loaded machine), so the true ratio
+    # of whole processes is under 2 (hyperfine measures 1.976 on this machine
+    # when it is quiet; 1.86 was seen while a build ran beside the test). The
+    # interval must hold the estimate and sit between 1.75 and 2.05.
     assert cmp["ci_low"] <= cmp["ratio"] <= cmp["ci_high"]
-    assert 1.86 <= cmp["ci_low"] and cmp["ci_high"] <= 2.05
+    assert 1.75 <= cmp["ci_low"] and cmp["ci_high"] <= 2.05
     text = plumb.run("compare", "1", "2", check=0).stdout
     assert "faster than sleep 0.1" in text
 
