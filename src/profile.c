@@ -13,6 +13,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -369,11 +370,42 @@ static int root_gone(session_t *s, plumb_profile_t *p, pid_t child)
  * asks for 1 us while it samples and gives the old slack back after. */
 #define SAMPLER_SLACK_NS 1000
 
+/* While it samples, the thread runs as SCHED_BATCH: its wake-ups then never
+ * preempt the thread that has the CPU. On a machine with a CPU to spare
+ * nothing changes; on a busy one the target is not interrupted thousands
+ * of times a second (the sampler runs at its next turn, and the rate it
+ * achieves says so). */
+typedef struct {
+    int slack;
+    int policy;
+    struct sched_param param;
+} sampler_mode_t;
+
+static void sampler_mode_enter(sampler_mode_t *saved)
+{
+    struct sched_param batch = {0};
+    saved->slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+    saved->policy = sched_getscheduler(0);
+    if (sched_getparam(0, &saved->param) != 0)
+        saved->policy = -1;
+    prctl(PR_SET_TIMERSLACK, SAMPLER_SLACK_NS, 0, 0, 0);
+    if (saved->policy == SCHED_OTHER)
+        sched_setscheduler(0, SCHED_BATCH, &batch);
+}
+
+static void sampler_mode_leave(const sampler_mode_t *saved)
+{
+    if (saved->slack > 0)
+        prctl(PR_SET_TIMERSLACK, (unsigned long)saved->slack, 0, 0, 0);
+    if (saved->policy == SCHED_OTHER)
+        sched_setscheduler(0, saved->policy, &saved->param);
+}
+
 static int run_loop(session_t *s, const plumb_profile_opts_t *o,
                     plumb_profile_t *p, pid_t child)
 {
-    int old_slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
-    prctl(PR_SET_TIMERSLACK, SAMPLER_SLACK_NS, 0, 0, 0);
+    sampler_mode_t saved;
+    sampler_mode_enter(&saved);
     int64_t interval = (int64_t)(1e9 / o->rate_hz);
     int64_t start = plumb_clock_now_ns(), next = start;
     int64_t last_poll = start, last_scan = start - SCAN_NS;
@@ -414,8 +446,7 @@ static int run_loop(session_t *s, const plumb_profile_opts_t *o,
     p->duration_ns = plumb_clock_now_ns() - start;
     if (p->duration_ns > 0)
         p->achieved_hz = (double)p->samples * 1e9 / (double)p->duration_ns;
-    if (old_slack > 0)
-        prctl(PR_SET_TIMERSLACK, (unsigned long)old_slack, 0, 0, 0);
+    sampler_mode_leave(&saved);
     return err;
 }
 

@@ -28,6 +28,14 @@ static void header(const plumb_profile_t *p, const plumb_report_opts_t *o,
                       (unsigned long long)p->samples, took, p->achieved_hz,
                       p->rate_hz, (unsigned long long)p->dropped,
                       p->threads_seen, p->threads_seen == 1 ? "" : "s");
+    if (p->samples > 0 && p->achieved_hz < 0.8 * p->rate_hz)
+        plumb__buf_printf(
+            b,
+            "%snote: %.0f Hz is below the %.0f Hz asked: the CPUs were busy "
+            "(plumb waits its turn rather than interrupt the program) or the "
+            "rate is more than plumb sustains here; fewer samples make the "
+            "shares less precise%s\n",
+            DIM(o), p->achieved_hz, p->rate_hz, RESET(o));
     if (p->processes > 1)
         plumb__buf_printf(b, "%zu CPython processes sampled (the target and "
                              "its children)\n",

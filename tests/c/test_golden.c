@@ -609,6 +609,13 @@ static void profile_summary(void **state)
     char *out = NULL;
     assert_int_equal(plumb_report_profile(p, NULL, 20, &out), 0);
     check_golden("profile.txt", out);
+    assert_null(strstr(out, "below the")); /* 9876.5 of 10000 Hz */
+    free(out);
+    /* a rate well short of the one asked is explained, not just shown */
+    p->achieved_hz = 1212;
+    assert_int_equal(plumb_report_profile(p, NULL, 20, &out), 0);
+    assert_non_null(strstr(out, "note: 1212 Hz is below the 10000 Hz asked: "
+                                "the CPUs were busy"));
     free(out);
     plumb_profile_free(p);
 }
