@@ -128,17 +128,20 @@ def _check_sizes(api: str, sizes: Any) -> List[int]:
 def complexity(fn: Callable[..., Any], /, *more: Callable[..., Any],
                sizes: Sequence[Union[int, float]],
                make_input: Optional[Callable[[int], Any]] = None,
-               gc: bool = True, budget: float = 0.2, samples: int = 0,
-               min_samples: int = 5, max_samples: int = 0, loops: int = 0,
+               gc: bool = True, samples: int = 10, loops: int = 0,
                warmup: int = 1, seed: int = DEFAULT_SEED) -> Any:
     """Times fn(make_input(n)) (fn(n) without make_input) at every size n
     and fits its growth class. Returns a Fit, or Fits with crossovers when
     more callables are given (all called with the same input, which they
     must not modify).
 
-    `budget` is the measuring time per callable and size; the other
-    measuring options are bench's. Sizes should span a factor of 10 or
-    more: growth classes differ most over a wide range.
+    Every callable at every size is one subject of the same seeded random
+    rounds, so a machine that slows down during the scan slows every size
+    alike instead of bending the curve. Each subject gets `samples` samples
+    of at least 1 ms (loops calibrated per size, or fixed by `loops`): the
+    scan takes about samples x the sum over sizes of max(1 ms, one call).
+    Sizes should span a factor of 10 or more: growth classes differ most
+    over a wide range.
     """
     api = "plumb.complexity"
     fns = [fn, *more]
@@ -147,32 +150,34 @@ def complexity(fn: Callable[..., Any], /, *more: Callable[..., Any],
     if make_input is not None:
         check_callable(api, "make_input", make_input)
     size_list = _check_sizes(api, sizes)
-    check_options(api, budget, samples, min_samples, max_samples, loops,
-                  warmup, seed)
+    check_options(api, 1.0, samples, 2, 0, loops, warmup, seed)
+    if samples == 0:
+        raise ValueError(f"{api}: samples must be a whole number >= 2 (the "
+                         f"samples per callable and size), got 0")
     names = unique_names(fns)
 
-    points: List[Dict[int, Tuple[float, ...]]] = [{} for _ in fns]
+    inputs: List[Any] = []
     for n in size_list:
         if make_input is None:
-            data: Any = n
-        else:
-            try:
-                data = make_input(n)
-            except Exception as e:
-                raise CallError(
-                    f"{api}: make_input({n}) raised {type(e).__name__}: {e}; "
-                    f"make_input must build an input for every size given "
-                    f"(the traceback is chained below)") from e
-        measured = measure(api, [(f, (data,), None, None) for f in fns],
-                           [f"{name} at n={n}" for name in names],
-                           budget=budget, samples=samples,
-                           min_samples=min_samples, max_samples=max_samples,
-                           loops=loops, warmup=warmup, seed=seed, gc=gc)
-        for i, m in enumerate(measured):
-            points[i][n] = tuple(m["loop_ns"])
+            inputs.append(n)
+            continue
+        try:
+            inputs.append(make_input(n))
+        except Exception as e:
+            raise CallError(
+                f"{api}: make_input({n}) raised {type(e).__name__}: {e}; "
+                f"make_input must build an input for every size given "
+                f"(the traceback is chained below)") from e
+    subjects = [(f, (data,), None, None) for data in inputs for f in fns]
+    labels = [f"{name} at n={n}" for n in size_list for name in names]
+    measured = measure(api, subjects, labels, budget=1.0, samples=samples,
+                       min_samples=2, max_samples=0, loops=loops,
+                       warmup=warmup, seed=seed, gc=gc, overhead=False)
 
     fits = []
-    for name, by_size in zip(names, points):
+    for i, name in enumerate(names):
+        by_size = {n: tuple(measured[k * len(fns) + i]["loop_ns"])
+                   for k, n in enumerate(size_list)}
         xs = [float(n) for n in size_list for _ in by_size[n]]
         ts = [t for n in size_list for t in by_size[n]]
         fits.append(Fit(name, _core.fit(xs, ts), size_list, by_size))

@@ -273,16 +273,17 @@ out:
 
 PyDoc_STRVAR(measure_doc,
 "measure(subjects, budget, min_samples, max_samples, samples, loops,\n"
-"        warmup, seed, gc, min_sample_ns) -> list of dict\n\n"
+"        warmup, seed, gc, min_sample_ns, overhead=True) -> list of dict\n\n"
 "Times each subject (fn, args, kwargs, setup) in seeded random rounds;\n"
 "returns per subject its loops per sample, the time per loop of each\n"
-"sample (loop_ns) and the harness overhead per loop (overhead_ns).");
+"sample (loop_ns) and the harness overhead per loop (overhead_ns, NaN\n"
+"unless overhead is true).");
 
 static PyObject *core_measure(PyObject *self, PyObject *args, PyObject *kw)
 {
     static char *names[] = {"subjects", "budget", "min_samples",
                             "max_samples", "samples", "loops", "warmup",
-                            "seed", "gc", "min_sample_ns", NULL};
+                            "seed", "gc", "min_sample_ns", "overhead", NULL};
     PyObject *specs, *result = NULL;
     plumb_loop_opts_t o;
     call_t *calls = NULL;
@@ -290,15 +291,15 @@ static PyObject *core_measure(PyObject *self, PyObject *args, PyObject *kw)
     double *overhead = NULL;
     unsigned long long loops, seed;
     long long min_sample_ns;
-    int gc, gc_was, err;
+    int gc, gc_was, with_overhead = 1, err;
     size_t n;
 
     plumb_loop_opts_init(&o);
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!dIIIKIKpL", names,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!dIIIKIKpL|p", names,
                                      &PyList_Type, &specs, &o.budget_s,
                                      &o.min_samples, &o.max_samples,
                                      &o.samples, &loops, &o.warmup, &seed,
-                                     &gc, &min_sample_ns))
+                                     &gc, &min_sample_ns, &with_overhead))
         return NULL;
     o.loops = loops;
     o.seed = seed;
@@ -329,8 +330,11 @@ static PyObject *core_measure(PyObject *self, PyObject *args, PyObject *kw)
     err = plumb_loop_measure(&o, subjects, n);
     if (err < 0)
         raise_measure_error(err, calls, n);
-    else
+    else if (with_overhead)
         err = measure_overhead(&o, specs, n, overhead);
+    else
+        for (size_t i = 0; i < n; i++)
+            overhead[i] = NAN;
     if (gc_was)
         PyGC_Enable();
     if (err < 0)

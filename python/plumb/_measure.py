@@ -17,9 +17,12 @@ class CallError(RuntimeError):
 
 
 def describe(fn: Any) -> str:
-    """A callable's name for messages and reports: its qualified name."""
+    """A callable's name for messages and reports: its qualified name, from
+    the innermost function that defines it ("Parser.parse", "helper")."""
     name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
-    return name if isinstance(name, str) else repr(fn)
+    if not isinstance(name, str):
+        return repr(fn)
+    return name.rsplit("<locals>.", 1)[-1]
 
 
 def check_callable(api: str, what: str, fn: Any) -> None:
@@ -74,16 +77,18 @@ Subject = Tuple[Callable[..., Any], Tuple[Any, ...], Optional[Dict[str, Any]],
 
 def measure(api: str, subjects: Sequence[Subject], names: Sequence[str], *,
             budget: float, samples: int, min_samples: int, max_samples: int,
-            loops: int, warmup: int, seed: int,
-            gc: bool) -> List[Dict[str, Any]]:
+            loops: int, warmup: int, seed: int, gc: bool,
+            overhead: bool = True) -> List[Dict[str, Any]]:
     """Times the subjects (fn, args, kwargs, setup) in the C loop; per
     subject: loops per sample, time per loop of each sample (loop_ns) and
-    the harness overhead per loop (overhead_ns)."""
+    the harness overhead per loop (overhead_ns; NaN when overhead is
+    False)."""
     try:
         return _core.measure(
             list(subjects), budget=float(budget), min_samples=min_samples,
             max_samples=max_samples, samples=samples, loops=loops,
-            warmup=warmup, seed=seed, gc=bool(gc), min_sample_ns=0)
+            warmup=warmup, seed=seed, gc=bool(gc), min_sample_ns=0,
+            overhead=overhead)
     except _core.SubjectError as e:
         index, phase = e.args
         cause = e.__cause__
