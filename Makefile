@@ -116,7 +116,8 @@ python-ext:
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/pic PIC=1 pic-libs
 	$(MAKE) --no-print-directory python/plumb/_core$(PY_EXT_SUFFIX)
 
-python/plumb/_core$(PY_EXT_SUFFIX): python/plumb/_core.c $(PIC_LIBS) include/plumb.h
+# A pattern rule, so that no other target runs $(PYTHON) to learn the name.
+python/plumb/_core.%.so: python/plumb/_core.c $(PIC_LIBS) include/plumb.h
 	$(CC) $(ALL_CFLAGS) -fPIC -isystem $(PY_INCLUDE) -shared -o $@ $< \
 	    -Wl,--exclude-libs,ALL $(PIC_LIBS) $(LIBS)
 
