@@ -804,7 +804,7 @@ typedef int (*plumb_loop_fn)(void *data, uint64_t loops);
 
 typedef struct {
     double budget_s;        /* measuring time per subject to reach; 1 */
-    int64_t min_sample_ns;  /* shortest sample; 0: 1 ms, or 1000 steps of
+    int64_t min_sample_ns;  /* shortest sample; 0: 10 ms, or 1000 steps of
                                the clock when it is coarser */
     unsigned warmup;        /* samples discarded after calibration; 1 */
     unsigned min_samples;   /* 10 */
@@ -812,6 +812,11 @@ typedef struct {
     unsigned samples;       /* fixed count; 0: decided by min_samples/budget */
     uint64_t loops;         /* fixed loops per sample; 0: calibrate */
     uint64_t seed;          /* the order of the subjects in each round */
+    int equal_samples;      /* 1: raise every subject's loops so that its
+                               samples last as long as the longest
+                               subject's, and preemption on a busy machine
+                               stretches them all alike (complexity scans);
+                               0 (default): each just past min_sample_ns */
 } plumb_loop_opts_t;
 
 /* One thing measured in-process, and (out) what was measured. */
@@ -828,7 +833,8 @@ typedef struct {
 
 PLUMB_API void plumb_loop_opts_init(plumb_loop_opts_t *opts);
 /* Measures subjects[0..n): calibrates each one's loops per sample (1, 2,
- * 5, 10, 20, ... until a sample lasts min_sample_ns), discards `warmup`
+ * 5, 10, 20, ... until two samples in a row last min_sample_ns; with
+ * equal_samples, as long as the longest subject's), discards `warmup`
  * samples, then takes rounds in which every subject gives one sample, in a
  * seeded random order, until each has min_samples and has spent budget_s
  * (or has max_samples, or `samples` when fixed). Returns 0; the first

@@ -14,8 +14,12 @@
 /* Loops per sample never grow beyond this: a sample of 10^12 loops of an
  * empty callback still lasts minutes. */
 #define MAX_LOOPS UINT64_C(1000000000000)
-/* Default shortest sample, and in clock steps when the clock is coarse. */
-#define DEFAULT_MIN_SAMPLE_NS INT64_C(1000000)
+/* Default shortest sample, and in clock steps when the clock is coarse.
+ * 10 ms is far above any clock's step, and long enough that on a busy
+ * machine every sample gets its share of preemption: with 1 ms samples a
+ * time slice lands on some samples whole and on others not at all, and
+ * the distribution splits in two. */
+#define DEFAULT_MIN_SAMPLE_NS INT64_C(10000000)
 #define MIN_SAMPLE_STEPS 1000
 /* Calibration aims past the target so that noise does not leave the next
  * samples short, and grows at most this much per step so that a cold first
@@ -34,6 +38,7 @@ void plumb_loop_opts_init(plumb_loop_opts_t *opts)
     opts->samples = 0;
     opts->loops = 0;
     opts->seed = 0;
+    opts->equal_samples = 0;
 }
 
 static int compare_int64(const void *pa, const void *pb)
@@ -91,17 +96,27 @@ static int take_sample(const plumb_loop_subject_t *s, uint64_t loops,
     return 0;
 }
 
-/* Sets s->loops to the first round count whose sample lasts target_ns. */
-static int calibrate(plumb_loop_subject_t *s, int64_t target_ns)
+/* Sets s->loops to the first round count whose sample lasts target_ns,
+ * twice in a row: one sample stretched by preemption would otherwise leave
+ * every later one short. *sample_ns is the shorter of the two. */
+static int calibrate(plumb_loop_subject_t *s, int64_t target_ns,
+                     int64_t *sample_ns)
 {
     uint64_t loops = 1;
+    int64_t run_ns, spent_ns;
 
     for (;;) {
-        int64_t run_ns, spent_ns;
         double want;
         int err = take_sample(s, loops, &run_ns, &spent_ns);
         if (err < 0)
             return err;
+        if (run_ns >= target_ns) {
+            int64_t again;
+            if ((err = take_sample(s, loops, &again, &spent_ns)) < 0)
+                return err;
+            if (again < run_ns)
+                run_ns = again;
+        }
         if (run_ns >= target_ns || loops >= MAX_LOOPS)
             break;
         want = run_ns > 0 ? (double)loops * CALIBRATION_MARGIN *
@@ -114,7 +129,25 @@ static int calibrate(plumb_loop_subject_t *s, int64_t target_ns)
         loops = round_loops(want);
     }
     s->loops = loops;
+    *sample_ns = run_ns;
     return 0;
+}
+
+/* Raises each subject's loops so that its calibrated sample lasts at least
+ * as long as the longest one. */
+static void equalize(plumb_loop_subject_t *subjects, size_t n,
+                     const int64_t *sample_ns)
+{
+    int64_t longest = 0;
+
+    for (size_t i = 0; i < n; i++)
+        if (sample_ns[i] > longest)
+            longest = sample_ns[i];
+    for (size_t i = 0; i < n; i++)
+        if (sample_ns[i] > 0 && sample_ns[i] < longest)
+            subjects[i].loops =
+                round_loops((double)subjects[i].loops * (double)longest /
+                            (double)sample_ns[i]);
 }
 
 static int append_sample(plumb_loop_subject_t *s, size_t *cap, double v)
@@ -155,7 +188,7 @@ int plumb_loop_measure(const plumb_loop_opts_t *opts,
                        plumb_loop_subject_t *subjects, size_t n)
 {
     plumb_loop_opts_t defaults;
-    int64_t target_ns, *spent_ns = NULL;
+    int64_t target_ns, *spent_ns = NULL, *calibrated_ns = NULL;
     size_t *order = NULL, *caps = NULL;
     plumb_rng_t rng;
     int err = 0;
@@ -186,19 +219,25 @@ int plumb_loop_measure(const plumb_loop_opts_t *opts,
     }
 
     spent_ns = calloc(n, sizeof *spent_ns);
+    calibrated_ns = calloc(n, sizeof *calibrated_ns);
     order = malloc(n * sizeof *order);
     caps = calloc(n, sizeof *caps);
-    if (!spent_ns || !order || !caps) {
+    if (!spent_ns || !calibrated_ns || !order || !caps) {
         err = PLUMB_ENOMEM;
         goto out;
     }
 
     for (size_t i = 0; i < n; i++) {
-        int64_t run_ns, sample_ns;
         if (opts->loops)
             subjects[i].loops = opts->loops;
-        else if ((err = calibrate(&subjects[i], target_ns)) < 0)
+        else if ((err = calibrate(&subjects[i], target_ns,
+                                  &calibrated_ns[i])) < 0)
             goto out;
+    }
+    if (opts->equal_samples && !opts->loops)
+        equalize(subjects, n, calibrated_ns);
+    for (size_t i = 0; i < n; i++) {
+        int64_t run_ns, sample_ns;
         for (unsigned w = 0; w < opts->warmup; w++)
             if ((err = take_sample(&subjects[i], subjects[i].loops, &run_ns,
                                    &sample_ns)) < 0)
@@ -227,6 +266,7 @@ int plumb_loop_measure(const plumb_loop_opts_t *opts,
 out:
     free(caps);
     free(order);
+    free(calibrated_ns);
     free(spent_ns);
     return err;
 }

@@ -84,7 +84,7 @@ def bench(fn: Callable[..., Any], /, *args: Any,
     """Times fn(*args, **kwargs) and returns its Result.
 
     The calls per sample (`loops`) are calibrated so that a sample lasts at
-    least 1 ms (and 1000 steps of the clock); `warmup` samples are thrown
+    least 10 ms (and 1000 steps of the clock); `warmup` samples are thrown
     away; then samples are taken until there are `min_samples` and `budget`
     seconds have been spent (capped by `max_samples`), or exactly `samples`.
     `setup()` runs, untimed, before every sample (each sample then calls fn

@@ -136,10 +136,12 @@ def complexity(fn: Callable[..., Any], /, *more: Callable[..., Any],
     must not modify).
 
     Every callable at every size is one subject of the same seeded random
-    rounds, so a machine that slows down during the scan slows every size
-    alike instead of bending the curve. Each subject gets `samples` samples
-    of at least 1 ms (loops calibrated per size, or fixed by `loops`): the
-    scan takes about samples x the sum over sizes of max(1 ms, one call).
+    rounds, and every sample lasts about as long as one call at the largest
+    size (loops calibrated per size, or fixed by `loops`), so a machine that
+    slows down or preempts during the scan stretches every size alike
+    instead of bending the curve. Each subject gets `samples` samples: the
+    scan takes about samples x sizes x callables x max(10 ms, the longest
+    call).
     Sizes should span a factor of 10 or more: growth classes differ most
     over a wide range.
     """
@@ -172,7 +174,8 @@ def complexity(fn: Callable[..., Any], /, *more: Callable[..., Any],
     labels = [f"{name} at n={n}" for n in size_list for name in names]
     measured = measure(api, subjects, labels, budget=1.0, samples=samples,
                        min_samples=2, max_samples=0, loops=loops,
-                       warmup=warmup, seed=seed, gc=gc, overhead=False)
+                       warmup=warmup, seed=seed, gc=gc, overhead=False,
+                       equal_samples=True)
 
     fits = []
     for i, name in enumerate(names):

@@ -273,17 +273,20 @@ out:
 
 PyDoc_STRVAR(measure_doc,
 "measure(subjects, budget, min_samples, max_samples, samples, loops,\n"
-"        warmup, seed, gc, min_sample_ns, overhead=True) -> list of dict\n\n"
+"        warmup, seed, gc, min_sample_ns, overhead=True,\n"
+"        equal_samples=False) -> list of dict\n\n"
 "Times each subject (fn, args, kwargs, setup) in seeded random rounds;\n"
 "returns per subject its loops per sample, the time per loop of each\n"
 "sample (loop_ns) and the harness overhead per loop (overhead_ns, NaN\n"
-"unless overhead is true).");
+"unless overhead is true). equal_samples gives every subject samples as\n"
+"long as the longest one's (plumb_loop_opts_t.equal_samples).");
 
 static PyObject *core_measure(PyObject *self, PyObject *args, PyObject *kw)
 {
     static char *names[] = {"subjects", "budget", "min_samples",
                             "max_samples", "samples", "loops", "warmup",
-                            "seed", "gc", "min_sample_ns", "overhead", NULL};
+                            "seed", "gc", "min_sample_ns", "overhead",
+                            "equal_samples", NULL};
     PyObject *specs, *result = NULL;
     plumb_loop_opts_t o;
     call_t *calls = NULL;
@@ -295,11 +298,12 @@ static PyObject *core_measure(PyObject *self, PyObject *args, PyObject *kw)
     size_t n;
 
     plumb_loop_opts_init(&o);
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!dIIIKIKpL|p", names,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!dIIIKIKpL|pp", names,
                                      &PyList_Type, &specs, &o.budget_s,
                                      &o.min_samples, &o.max_samples,
                                      &o.samples, &loops, &o.warmup, &seed,
-                                     &gc, &min_sample_ns, &with_overhead))
+                                     &gc, &min_sample_ns, &with_overhead,
+                                     &o.equal_samples))
         return NULL;
     o.loops = loops;
     o.seed = seed;

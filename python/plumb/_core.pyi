@@ -16,7 +16,8 @@ _Subject = Tuple[Any, Tuple[Any, ...], Optional[Dict[str, Any]], Any]
 def measure(subjects: List[_Subject], budget: float, min_samples: int,
             max_samples: int, samples: int, loops: int, warmup: int,
             seed: int, gc: bool, min_sample_ns: int,
-            overhead: bool = ...) -> List[Dict[str, Any]]:
+            overhead: bool = ...,
+            equal_samples: bool = ...) -> List[Dict[str, Any]]:
     """Per subject: {"loops": int, "loop_ns": list[float],
     "overhead_ns": float (NaN when overhead is False)}."""
     ...

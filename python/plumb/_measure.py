@@ -78,7 +78,8 @@ Subject = Tuple[Callable[..., Any], Tuple[Any, ...], Optional[Dict[str, Any]],
 def measure(api: str, subjects: Sequence[Subject], names: Sequence[str], *,
             budget: float, samples: int, min_samples: int, max_samples: int,
             loops: int, warmup: int, seed: int, gc: bool,
-            overhead: bool = True) -> List[Dict[str, Any]]:
+            overhead: bool = True,
+            equal_samples: bool = False) -> List[Dict[str, Any]]:
     """Times the subjects (fn, args, kwargs, setup) in the C loop; per
     subject: loops per sample, time per loop of each sample (loop_ns) and
     the harness overhead per loop (overhead_ns; NaN when overhead is
@@ -88,7 +89,7 @@ def measure(api: str, subjects: Sequence[Subject], names: Sequence[str], *,
             list(subjects), budget=float(budget), min_samples=min_samples,
             max_samples=max_samples, samples=samples, loops=loops,
             warmup=warmup, seed=seed, gc=bool(gc), min_sample_ns=0,
-            overhead=overhead)
+            overhead=overhead, equal_samples=equal_samples)
     except _core.SubjectError as e:
         index, phase = e.args
         cause = e.__cause__

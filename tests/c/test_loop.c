@@ -55,6 +55,7 @@ static void defaults(void **state)
     assert_int_equal(o.max_samples, 0);
     assert_int_equal(o.samples, 0);
     assert_int_equal(o.loops, 0);
+    assert_int_equal(o.equal_samples, 0);
 }
 
 static void clock_step_is_small_and_positive(void **state)
@@ -84,9 +85,9 @@ static void calibration_reaches_min_sample(void **state)
         assert_true(s.loop_ns[i] >= 20000);
         assert_true(s.loop_ns[i] * (double)s.loops >= 1000000);
     }
-    /* one setup per sample: calibration (1, 100 or 1, 2, ... ), one
-     * warm-up, five samples; the last at the calibrated count */
-    assert_true(b.setups >= 5 + 1 + 2);
+    /* one setup per sample: calibration (1, then 100 twice, or more
+     * steps), one warm-up, five samples; the last at the calibrated count */
+    assert_true(b.setups >= 5 + 1 + 3);
     assert_true(b.last_setup_loops == s.loops);
     free(s.loop_ns);
 }
@@ -134,6 +135,29 @@ static void budget_decides_count_and_rounds_interleave(void **state)
     size_t first = trace_len - 2 * s[0].n_samples;
     for (size_t k = first; k < trace_len; k += 2)
         assert_int_equal(trace[k] + trace[k + 1], 1);
+    free(s[0].loop_ns);
+    free(s[1].loop_ns);
+}
+
+/* 10 us and 3 ms per loop, 1 ms shortest sample: alone, the first would
+ * run 200 loops (2 ms); made equal, its samples last the 3 ms of the
+ * second's single loop: 300 loops, rounded up to 500. */
+static void equal_samples_match_the_longest(void **state)
+{
+    (void)state;
+    busy_t a = {.ns_per_loop = 10000}, b = {.ns_per_loop = 3000000};
+    plumb_loop_subject_t s[2] = {{.run = busy_run, .data = &a},
+                                 {.run = busy_run, .data = &b}};
+    plumb_loop_opts_t o;
+    plumb_loop_opts_init(&o);
+    o.min_sample_ns = 1000000;
+    o.samples = 2;
+    o.warmup = 0;
+    o.equal_samples = 1;
+    assert_int_equal(plumb_loop_measure(&o, s, 2), 0);
+    assert_int_equal(s[1].loops, 1);
+    assert_true(s[0].loops * 10000 >= 3000000);
+    assert_true(s[0].loops == 500 || s[0].loops == 1000);
     free(s[0].loop_ns);
     free(s[1].loop_ns);
 }
@@ -198,6 +222,7 @@ int test_loop_run(void)
         cmocka_unit_test(calibration_reaches_min_sample),
         cmocka_unit_test(fixed_loops_skip_calibration),
         cmocka_unit_test(budget_decides_count_and_rounds_interleave),
+        cmocka_unit_test(equal_samples_match_the_longest),
         cmocka_unit_test(max_samples_caps_the_budget),
         cmocka_unit_test(callback_error_stops),
         cmocka_unit_test(invalid_arguments),
