@@ -4,7 +4,9 @@
 #   make test       install what is missing, build, run every test
 #   make bench      plumb against hyperfine (bench/overhead.py)
 #   make fuzz       fuzz the command and ELF parsers with libFuzzer
-# PYTHON is the interpreter the examples run with; TEST_PYTHON runs pytest.
+#   make python-ext the Python extension, in-tree (python/plumb/), for $(PYTHON)
+# PYTHON is the interpreter the examples run with and python-ext builds for;
+# TEST_PYTHON runs pytest.
 
 CC      ?= cc
 PYTHON  ?= python3
@@ -18,6 +20,12 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) -fvisibility=hidden -Iinclude -Isrc \
               $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3 -ljansson) -lm
+# PIC=1: the position-independent build under build/pic that the Python
+# extension links; the tool's main() is left out, the extension calls
+# cli_main() for `python -m plumb`.
+ifeq ($(PIC),1)
+ALL_CFLAGS += -fPIC -DPLUMB_NO_MAIN
+endif
 ifeq ($(SAN),1)
 ALL_CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDSAN   := -fsanitize=address,undefined
@@ -33,7 +41,8 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all deps demo test unit unit-asan unit-valgrind cli-test bench fuzz clean
+.PHONY: all deps demo test unit unit-asan unit-valgrind cli-test bench fuzz clean \
+        python-ext pic-libs python-test python-smoke
 all: $(BUILD)/libplumb.a $(BUILD)/plumb
 
 $(BUILD)/obj/%.o: %.c
@@ -46,6 +55,10 @@ $(BUILD)/libplumb.a: $(LIB_OBJ)
 
 $(BUILD)/plumb: $(CLI_OBJ) $(BUILD)/libplumb.a
 	$(CC) $(LDSAN) -o $@ $^ $(LIBS)
+
+$(BUILD)/libplumb-cli.a: $(CLI_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
 
 $(BUILD)/test-runner: $(TEST_OBJ) $(BUILD)/libplumb.a
 	$(CC) $(LDSAN) -o $@ $^ $(LIBS) -lcmocka
@@ -87,6 +100,43 @@ fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 	    grep -E '^Done [0-9]+ runs' $(BUILD)/fuzz/$$t.log; \
 	done
 
+# The Python extension for $(PYTHON), found through its sysconfig: libplumb
+# and the tool as PIC archives, linked into python/plumb/_core<EXT_SUFFIX>
+# with their symbols hidden (only PyInit__core is exported). One build per
+# interpreter; they sit side by side. setup.py runs this target too.
+PY_INCLUDE = $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+PY_EXT_SUFFIX = $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+PIC_LIBS := $(BUILD)/pic/libplumb-cli.a $(BUILD)/pic/libplumb.a
+
+pic-libs: $(BUILD)/libplumb-cli.a $(BUILD)/libplumb.a
+
+python-ext:
+	@test -n "$(PY_EXT_SUFFIX)" || { echo "plumb: $(PYTHON) does not run" >&2; exit 1; }
+	@test -f "$(PY_INCLUDE)/Python.h" || { echo "plumb: no Python.h for $(PYTHON) in $(PY_INCLUDE); on Debian: apt-get install python3-dev" >&2; exit 1; }
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/pic PIC=1 pic-libs
+	$(MAKE) --no-print-directory python/plumb/_core$(PY_EXT_SUFFIX)
+
+# A pattern rule, so that no other target runs $(PYTHON) to learn the name.
+python/plumb/_core.%.so: python/plumb/_core.c $(PIC_LIBS) include/plumb.h
+	$(CC) $(ALL_CFLAGS) -fPIC -isystem $(PY_INCLUDE) -shared -o $@ $< \
+	    -Wl,--exclude-libs,ALL $(PIC_LIBS) $(LIBS)
+
+# pytest of the package with TEST_PYTHON, then a build, an import and a
+# call on each pyenv 3.12 and 3.13 present (they have no pytest).
+SMOKE_PYTHONS ?= $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/3.12.*/bin/python3 \
+                            $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/3.13.*/bin/python3)
+
+python-test:
+	$(MAKE) --no-print-directory PYTHON=$(TEST_PYTHON) python-ext
+	PYTHONPATH=$(CURDIR)/python $(TEST_PYTHON) -m pytest -q tests/python
+	$(MAKE) --no-print-directory python-smoke
+
+python-smoke:
+	@for py in $(SMOKE_PYTHONS); do \
+	    $(MAKE) --no-print-directory PYTHON=$$py python-ext && \
+	    PYTHONPATH=$(CURDIR)/python $$py tests/python/smoke.py || exit 1; \
+	done
+
 cli-test: all
 	PLUMB=$(CURDIR)/$(BUILD)/plumb PYTHON=$(PYTHON) $(TEST_PYTHON) -m pytest -q tests/cli
 
@@ -97,6 +147,7 @@ test: deps
 	$(MAKE) unit-valgrind
 	$(MAKE) fuzz
 	$(MAKE) cli-test
+	$(MAKE) python-test
 
 demo: deps
 	$(MAKE) all
@@ -107,6 +158,6 @@ bench: deps
 	$(TEST_PYTHON) bench/overhead.py --plumb $(BUILD)/plumb
 
 clean:
-	rm -rf build
+	rm -rf build python/plumb/_core.*.so python/plumb/_core.so
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

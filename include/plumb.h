@@ -829,6 +829,57 @@ PLUMB_API int plumb_report_profile_diff(const plumb_profile_t *a,
                                         const plumb_report_opts_t *opts,
                                         size_t top, char **out);
 
+/* ---- in-process timing -------------------------------------------------- */
+
+/* Runs the measured code `loops` times (as `run`), or prepares the next
+ * sample (as `setup`, untimed). Returns 0, or a negative value that stops
+ * the measurement; the client keeps its own account of why. */
+typedef int (*plumb_loop_fn)(void *data, uint64_t loops);
+
+typedef struct {
+    double budget_s;        /* measuring time per subject to reach; 1 */
+    int64_t min_sample_ns;  /* shortest sample; 0: 10 ms, or 1000 steps of
+                               the clock when it is coarser */
+    unsigned warmup;        /* samples discarded after calibration; 1 */
+    unsigned min_samples;   /* 10 */
+    unsigned max_samples;   /* 0: no cap */
+    unsigned samples;       /* fixed count; 0: decided by min_samples/budget */
+    uint64_t loops;         /* fixed loops per sample; 0: calibrate */
+    uint64_t seed;          /* the order of the subjects in each round */
+    int equal_samples;      /* 1: raise every subject's loops so that its
+                               samples last as long as the longest
+                               subject's, and preemption on a busy machine
+                               stretches them all alike (complexity scans);
+                               0 (default): each just past min_sample_ns */
+} plumb_loop_opts_t;
+
+/* One thing measured in-process, and (out) what was measured. */
+typedef struct {
+    plumb_loop_fn run;      /* the measured code, timed around the call */
+    plumb_loop_fn setup;    /* before every sample, calibration and warm-up
+                               included, with that sample's loops; or NULL */
+    void *data;             /* handed to run and setup */
+    uint64_t loops;         /* out: loops per sample */
+    double *loop_ns;        /* out: time per loop of each sample; the caller
+                               frees it (free()), also after an error */
+    size_t n_samples;       /* out */
+} plumb_loop_subject_t;
+
+PLUMB_API void plumb_loop_opts_init(plumb_loop_opts_t *opts);
+/* Measures subjects[0..n): calibrates each one's loops per sample (1, 2,
+ * 5, 10, 20, ... until two samples in a row last min_sample_ns; with
+ * equal_samples, as long as the longest subject's), discards `warmup`
+ * samples, then takes rounds in which every subject gives one sample, in a
+ * seeded random order, until each has min_samples and has spent budget_s
+ * (or has max_samples, or `samples` when fixed). Returns 0; the first
+ * negative value a callback returned (the subjects keep what they had);
+ * PLUMB_EINVAL for NULL or options out of range; PLUMB_ENOMEM. */
+PLUMB_API int plumb_loop_measure(const plumb_loop_opts_t *opts,
+                                 plumb_loop_subject_t *subjects, size_t n);
+/* The clock's granularity in ns: the median of the smallest non-zero steps
+ * between consecutive readings. */
+PLUMB_API int64_t plumb_loop_clock_step_ns(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -116,6 +116,9 @@ enum {
         {"verbose", no_argument, NULL, 'v'},                                  \
         {"store", required_argument, NULL, OPT_STORE}
 
+/* The whole tool: dispatches argv[1] to a subcommand and returns the exit
+ * status. The plumb binary's main() and `python -m plumb` both call it. */
+int cli_main(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 int cli_runs(int argc, char **argv);
 int cli_show(int argc, char **argv);

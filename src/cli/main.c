@@ -1,5 +1,6 @@
-/* main.c: the plumb tool's entry point; it only dispatches to the
- * subcommands. */
+/* main.c: the plumb tool's dispatch to its subcommands (cli_main) and the
+ * binary's entry point. The Python extension links the tool without this
+ * file's main() (PLUMB_NO_MAIN) and calls cli_main for `python -m plumb`. */
 #include "cli/cli.h"
 
 #include <string.h>
@@ -19,7 +20,7 @@ static const char usage[] =
     "Results are stored in .plumb/plumb.db (or --store PATH, or "
     "$PLUMB_STORE).\n";
 
-int main(int argc, char **argv)
+int cli_main(int argc, char **argv)
 {
     if (argc < 2) {
         fputs(usage, stderr);
@@ -49,3 +50,10 @@ int main(int argc, char **argv)
               "compare and profile (plumb --help)", cmd);
     return CLI_USAGE;
 }
+
+#ifndef PLUMB_NO_MAIN
+int main(int argc, char **argv)
+{
+    return cli_main(argc, argv);
+}
+#endif

@@ -1,0 +1,30 @@
+"""plumb: time Python callables and prove a difference with statistics.
+
+    plumb.bench(fn, *args, **kwargs)                 -> Result
+    plumb.compare(baseline, candidate, args=(...))   -> Comparison
+    plumb.complexity(fn, sizes=[...], make_input=f)  -> Fit
+
+The timing loops, the statistics and the wording of the figures come from
+libplumb, the C library under the `plumb` command-line tool, through the
+extension plumb._core: a comparison here reaches its verdict with the same
+code as `plumb bench`. `python -m plumb ...` runs that tool.
+"""
+from ._bench import Result, bench
+from ._compare import Comparison, Comparisons, compare
+from ._complexity import Crossover, Fit, Fits, complexity
+from ._core import VERSION as __version__
+from ._measure import DEFAULT_SEED, CallError
+
+__all__ = [
+    "CallError",
+    "Comparison",
+    "Comparisons",
+    "Crossover",
+    "DEFAULT_SEED",
+    "Fit",
+    "Fits",
+    "Result",
+    "bench",
+    "compare",
+    "complexity",
+]

@@ -1,0 +1,50 @@
+# Type hints for the extension plumb._core (python/plumb/_core.c).
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+VERSION: str
+# Growth class names, by order index: "O(1)", "O(log n)", ..., "O(2^n)".
+ORDERS: Tuple[str, ...]
+
+class SubjectError(Exception):
+    # args: (index of the subject that raised, "call" or "setup");
+    # __cause__: the exception it raised.
+    args: Tuple[int, str]
+
+# A subject: (fn, positional args, keyword args or None, setup or None).
+_Subject = Tuple[Any, Tuple[Any, ...], Optional[Dict[str, Any]], Any]
+
+def measure(subjects: List[_Subject], budget: float, min_samples: int,
+            max_samples: int, samples: int, loops: int, warmup: int,
+            seed: int, gc: bool, min_sample_ns: int,
+            overhead: bool = ...,
+            equal_samples: bool = ...) -> List[Dict[str, Any]]:
+    """Per subject: {"loops": int, "loop_ns": list[float],
+    "overhead_ns": float (NaN when overhead is False)}."""
+    ...
+
+def summarize(values: Sequence[float]) -> Dict[str, Any]:
+    """n, min, max, mean, stddev, median, mad, p5, p25, p75, p95,
+    median_ci_low, median_ci_high, median_ci_level, outliers."""
+    ...
+
+def compare(baseline: Sequence[float], candidate: Sequence[float],
+            alpha: float, min_effect: float, level: float, resamples: int,
+            seed: int) -> Dict[str, Any]:
+    """baseline_median, candidate_median, ratio, ci_low, ci_high (None when
+    undefined), u, p_value, exact, verdict, words, factor, factor_low,
+    factor_high, p_text."""
+    ...
+
+def fit(sizes: Sequence[float], times: Sequence[float]) -> Dict[str, Any]:
+    """order, order_index, a, b, fit_error, bic (tuple, None where a model
+    was not fitted)."""
+    ...
+
+def evaluate(fit: Tuple[int, float, float], n: float) -> float: ...
+def crossover(fit_x: Tuple[int, float, float], fit_y: Tuple[int, float, float],
+              n_lo: float, n_hi: float) -> Optional[float]: ...
+def format_ns(ns: float, scale_like: Optional[float] = ...,
+              with_unit: bool = ...) -> str: ...
+def format_p(p: float) -> str: ...
+def format_size(n: float) -> str: ...
+def cli_main(argv: Sequence[str]) -> int: ...

@@ -1,0 +1,32 @@
+"""A smoke test for interpreters without pytest (make python-smoke runs it
+on pyenv's 3.12 and 3.13): import the in-tree extension and call each
+function once, failing loudly when a figure is wrong."""
+import sys
+
+import plumb
+
+
+def work(n):
+    total = 0
+    for i in range(n):
+        total += i
+    return total
+
+
+def twice(n):
+    return work(n) + work(n)
+
+
+def main():
+    r = plumb.bench(work, 1000, samples=5)
+    assert r.n == 5 and r.median_ns > 0 and r.ci_low_ns <= r.median_ns
+    c = plumb.compare(work, twice, args=(2000,), samples=10)
+    assert c.verdict == "slower", c
+    fit = plumb.complexity(work, sizes=[1000, 10000, 100000], samples=3)
+    assert fit.order in plumb._core.ORDERS
+    print(f"plumb {plumb.__version__} on Python {sys.version.split()[0]}: "
+          f"{r!r}; {c!r}; {fit!r}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""plumb.complexity: growth classes recovered from real functions, the
+crossover of two curves checked against the measurements, and errors."""
+import re
+
+import pytest
+
+import plumb
+from workloads import (linear, linear_costly, quadratic, quadratic_cheap,
+                       random_floats)
+
+
+def test_recovers_o_n():
+    fit = plumb.complexity(linear, sizes=[2**k for k in range(10, 21, 2)])
+    assert fit.order == "O(n)", fit
+    assert fit.fit_error < 0.3
+    assert fit.b_ns > 0
+
+
+def test_recovers_o_n_log_n():
+    fit = plumb.complexity(sorted, sizes=[2**k for k in range(10, 18)],
+                           make_input=random_floats)
+    assert fit.order == "O(n log n)", fit
+    assert fit.fit_error < 0.3
+
+
+def test_recovers_o_n_squared():
+    fit = plumb.complexity(quadratic, sizes=[25, 50, 100, 200, 400, 800],
+                           make_input=random_floats, samples=15)
+    assert fit.order == "O(n^2)", fit
+    assert fit.fit_error < 0.3
+    # the fitted curve passes near the measured medians
+    for n, median in fit.medians_ns.items():
+        assert fit.predict_ns(n) == pytest.approx(median, rel=0.5)
+
+
+def test_without_make_input_the_size_itself_is_the_argument():
+    seen = set()
+
+    def f(n):
+        seen.add(n)
+        return sum(range(n))
+
+    fit = plumb.complexity(f, sizes=[1e3, 1e4, 1e5])
+    assert seen == {1000, 10000, 100000}
+    assert fit.sizes == (1000, 10000, 100000)
+    assert set(fit.medians_ns) == {1000, 10000, 100000}
+    assert fit.order == "O(n)", fit
+    assert re.match(r"^f: O\(n\), t\(n\) = -?[\d.]+ (ns|µs|ms) \+ [\d.e+-]+ "
+                    r"ns·n \(fit error \d+\.\d%\)$", repr(fit)), repr(fit)
+    assert set(fit.bic) == set(plumb._core.ORDERS)
+
+
+def test_two_functions_get_a_crossover_that_the_measurements_confirm():
+    sizes = [10, 20, 40, 80, 160, 320, 640]
+    fits = plumb.complexity(quadratic_cheap, linear_costly, sizes=sizes,
+                            make_input=random_floats)
+    assert isinstance(fits, plumb.Fits) and len(fits) == 2
+    cheap, costly = fits
+    assert cheap.order == "O(n^2)", fits
+    assert costly.order == "O(n)", fits
+    assert len(fits.crossovers) == 1, fits
+    x = fits.crossovers[0]
+    assert sizes[0] < x.n < sizes[-1]
+    assert x.faster_below == "quadratic_cheap"
+    assert x.faster_above == "linear_costly"
+    # the measured medians agree: cheap wins at the smallest size, costly
+    # at the largest
+    assert cheap.medians_ns[sizes[0]] < costly.medians_ns[sizes[0]]
+    assert cheap.medians_ns[sizes[-1]] > costly.medians_ns[sizes[-1]]
+    assert "the curves cross at n ≈" in repr(fits)
+
+
+def test_errors_name_the_problem_and_the_fix():
+    with pytest.raises(ValueError, match="at least 3 distinct sizes"):
+        plumb.complexity(sorted, sizes=[10, 100, 100])
+    with pytest.raises(ValueError, match="positive whole number"):
+        plumb.complexity(sorted, sizes=[10, -100, 1000])
+    with pytest.raises(ValueError, match="positive whole number"):
+        plumb.complexity(sorted, sizes=[10, 100.5, 1000])
+    with pytest.raises(TypeError, match="sizes must be a list"):
+        plumb.complexity(sorted, sizes=1000)
+    with pytest.raises(TypeError, match="fn must be callable"):
+        plumb.complexity([1, 2], sizes=[1, 2, 3])
+    with pytest.raises(TypeError, match="make_input must be callable"):
+        plumb.complexity(sorted, sizes=[1, 2, 3], make_input=[1])
+
+    def make(n):
+        if n > 10:
+            raise MemoryError("too big")
+        return list(range(n))
+
+    with pytest.raises(plumb.CallError, match=r"make_input\(100\) raised MemoryError"):
+        plumb.complexity(sorted, sizes=[1, 10, 100], make_input=make,
+                         samples=2)
+
+    def fails_on_large(xs):
+        if len(xs) > 10:
+            raise IndexError("off by one")
+
+    with pytest.raises(plumb.CallError, match=r"fails_on_large at n=100 raised IndexError"):
+        plumb.complexity(fails_on_large, sizes=[1, 10, 100],
+                         make_input=lambda n: [0] * n, samples=2)
