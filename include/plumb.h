@@ -731,7 +731,7 @@ typedef enum {
 } plumb_profile_mode_t;
 
 typedef struct {
-    double rate_hz;            /* samples per second; default 10000 */
+    double rate_hz;            /* samples per second; default 4000 */
     plumb_profile_mode_t mode; /* default CPU */
     double duration_s;         /* stop after this long; 0: until the target
                                   exits or *cancel is set */

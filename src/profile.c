@@ -67,7 +67,7 @@ typedef struct {
 void plumb_profile_opts_init(plumb_profile_opts_t *opts)
 {
     memset(opts, 0, sizeof *opts);
-    opts->rate_hz = 10000;
+    opts->rate_hz = 4000;
     opts->mode = PLUMB_PROFILE_CPU;
 }
 
