@@ -507,6 +507,23 @@ static int check_code_type(plumb__unwinder_t *u, uint64_t type)
     return 0;
 }
 
+/* 1 when two reads of a code object's header agree on every field the
+ * cache keeps (the reference count, also in it, changes all the time). */
+static int same_code(const plumb__offsets_t *o, const unsigned char *a,
+                     const unsigned char *b)
+{
+    const int64_t ptrs[] = {o->object_type, o->code_name, o->code_filename,
+                            o->code_linetable, o->code_units};
+    for (size_t i = 0; i < sizeof ptrs / sizeof *ptrs; i++)
+        if (ptrs[i] >= 0 && load_ptr(a, ptrs[i]) != load_ptr(b, ptrs[i]))
+            return 0;
+    const int64_t ints[] = {o->code_firstlineno, o->code_first_traceable};
+    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
+        if (ints[i] >= 0 && load_int(a, ints[i]) != load_int(b, ints[i]))
+            return 0;
+    return 1;
+}
+
 /* The cache entry for the code object at addr, decoding it on a miss or
  * when the address now holds another code object. */
 static int code_lookup(plumb__unwinder_t *u, uint64_t addr,
@@ -578,6 +595,15 @@ static int code_lookup(plumb__unwinder_t *u, uint64_t addr,
     code_entry_t fresh = {.firstlineno = firstlineno};
     rc = decode_lines(o, &fresh, table, table_len);
     free(table);
+    /* The header came from the sample's view and the strings and table
+     * were read after it: had the object been freed in between, its
+     * name's or table's memory may hold another object's by now. Read the
+     * header again: unchanged, the decoding belongs to it. */
+    unsigned char again[MAX_BLOCK];
+    if (rc == 0 && (rc = plumb__target_read(u->target, addr, again,
+                                            u->code_extent)) == 0 &&
+        !same_code(o, head, again))
+        rc = PLUMB_EIO;
     if (rc != 0) {
         free(fresh.ranges);
         return rc;
