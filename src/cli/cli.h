@@ -81,7 +81,7 @@ int cli_output_session(const plumb_session_t *s, const cli_output_t *out);
 
 #define CLI_OUTPUT_OPTION_HELP                                                \
     "      --alpha A               significance level (0.05)\n"           \
-    "      --min-effect PCT        smallest change that counts, in %% "   \
+    "      --min-effect PCT        smallest change that counts, in % "    \
     "(1)\n"                                                               \
     "      --seed N                bootstrap and schedule seed\n"         \
     "      --export-json FILE      write JSON (docs/json.md); - for "     \

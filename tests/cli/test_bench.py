@@ -8,6 +8,8 @@ import signal
 import sys
 import time
 
+import pytest
+
 from conftest import wall
 
 PYTHON = os.environ.get("PYTHON", sys.executable)
@@ -171,3 +173,12 @@ def test_colour_and_progress_on_a_terminal_respect_no_color(plumb):
     plain = on_tty({"NO_COLOR": "1"})
     assert "\033[1m" not in plain and "\033[32m" not in plain
     assert "median" in plain
+
+
+@pytest.mark.parametrize("sub", ["bench", "runs", "show", "compare",
+                                 "profile"])
+def test_help_text_is_printed_as_written(plumb, sub):
+    """Help texts go out with fputs: no printf escapes may show."""
+    proc = plumb.run(sub, "--help", check=0)
+    assert "usage" in proc.stdout.lower()
+    assert "%%" not in proc.stdout
