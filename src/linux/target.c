@@ -304,6 +304,22 @@ pid_t plumb__target_pid(const plumb__target_t *t)
     return t ? t->pid : -1;
 }
 
+/* What a failed process_vm_readv's errno means for the reader. */
+static int read_error(int err)
+{
+    switch (err) {
+    case ESRCH:
+        return PLUMB_ENOTFOUND;
+    case EPERM:
+    case EACCES:
+        return PLUMB_EACCESS;
+    case ENOMEM:
+        return PLUMB_ENOMEM;
+    default: /* EFAULT: not mapped; EINVAL: a length the kernel refuses */
+        return PLUMB_EIO;
+    }
+}
+
 int plumb__target_read(plumb__target_t *t, uint64_t addr, void *buf,
                        size_t len)
 {
@@ -324,19 +340,9 @@ int plumb__target_read(plumb__target_t *t, uint64_t addr, void *buf,
         return 0;
     if (n >= 0) /* a partial read: the range ends in an unmapped page */
         return PLUMB_EIO;
-    switch (errno) {
-    case ENOSYS:
+    if (errno == ENOSYS)
         return read_proc_mem(t, addr, buf, len);
-    case ESRCH:
-        return PLUMB_ENOTFOUND;
-    case EPERM:
-    case EACCES:
-        return PLUMB_EACCESS;
-    case ENOMEM:
-        return PLUMB_ENOMEM;
-    default: /* EFAULT: not mapped; EINVAL: a length the kernel refuses */
-        return PLUMB_EIO;
-    }
+    return read_error(errno);
 }
 
 /* At most this many spans go in one process_vm_readv (IOV_MAX is 1024). */
@@ -387,12 +393,8 @@ int plumb__target_readv(plumb__target_t *t, const plumb__span_t *spans,
             continue;
         }
         if (got < 0) {
-            if (errno == ESRCH)
-                return PLUMB_ENOTFOUND;
-            if (errno == EPERM || errno == EACCES)
-                return PLUMB_EACCESS;
-            /* EFAULT: the first span is not mapped */
-            return errno == ENOMEM ? PLUMB_ENOMEM : 0;
+            int err = read_error(errno);
+            return err == PLUMB_EIO ? 0 : err; /* the first span unmapped */
         }
         /* the kernel stops at the first byte it cannot read */
         size_t left = (size_t)got, full = 0;

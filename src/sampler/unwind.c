@@ -485,6 +485,16 @@ static int codes_grow(plumb__unwinder_t *u)
     return 0;
 }
 
+/* The cache slot of the code object at addr: its entry, or the empty slot
+ * where it would go. */
+static code_entry_t *code_slot(plumb__unwinder_t *u, uint64_t addr)
+{
+    size_t j = hash_u64(addr) & (u->codes_cap - 1);
+    while (u->codes[j].addr != 0 && u->codes[j].addr != addr)
+        j = (j + 1) & (u->codes_cap - 1);
+    return &u->codes[j];
+}
+
 /* Checks that the object at `type` is PyCode_Type (by its tp_name, once;
  * then by address), so a torn frame pointing elsewhere is caught. */
 static int check_code_type(plumb__unwinder_t *u, uint64_t type)
@@ -540,10 +550,7 @@ static int code_lookup(plumb__unwinder_t *u, uint64_t addr,
         else if ((rc = codes_grow(u)) != 0)
             return rc;
     }
-    size_t j = hash_u64(addr) & (u->codes_cap - 1);
-    while (u->codes[j].addr != 0 && u->codes[j].addr != addr)
-        j = (j + 1) & (u->codes_cap - 1);
-    code_entry_t *e = &u->codes[j];
+    code_entry_t *e = code_slot(u, addr);
     /* A code object on the stack is alive for the whole sample (its frames
      * hold it): one check per sample is enough, which keeps deep
      * recursion cheap. */
@@ -685,10 +692,8 @@ static int prefetch_codes(plumb__unwinder_t *u, size_t n_raw)
         uint64_t code = u->raw[i].code;
         if (code == 0 || (i > 0 && code == u->raw[i - 1].code))
             continue;
-        size_t j = hash_u64(code) & (u->codes_cap - 1);
-        while (u->codes[j].addr != 0 && u->codes[j].addr != code)
-            j = (j + 1) & (u->codes_cap - 1);
-        if (u->codes[j].addr == code && u->codes[j].checked_in == u->sample)
+        const code_entry_t *e = code_slot(u, code);
+        if (e->addr == code && e->checked_in == u->sample)
             continue;
         want[n_want++] = code;
     }

@@ -1,8 +1,9 @@
 /* view.c: the blocks of a target read during one sample (view.h). A
  * block is a power-of-two part of a page (never straddling one, so it is
- * mapped or not as a whole); below, "page" means a block. Blocks are kept in a small array searched from the most recent one: a sample
- * holds a few pages, and consecutive reads mostly hit the page just read
- * (frames, then the next frame on the same page). */
+ * mapped or not as a whole); below, "page" means a block. Blocks are
+ * kept in a small array searched from the most recent one: a sample holds
+ * a few pages, and consecutive reads mostly hit the page just read (frames,
+ * then the next frame on the same page). */
 #include "plumb.h"
 #include "sampler/view.h"
 
@@ -137,6 +138,13 @@ int plumb__view_read(plumb__view_t *v, uint64_t addr, void *buf, size_t len)
     return 0;
 }
 
+/* Pages one fetch reads at most: half the view, so that what the sample
+ * reads next still has room, and no more than the spans on the stack. */
+static size_t batch_max(const plumb__view_t *v)
+{
+    return v->cap / 2 < PREFETCH_MAX ? v->cap / 2 : PREFETCH_MAX;
+}
+
 /* Reads the n pages at `pages` (none held yet, n <= cap / 2) in as few
  * system calls as it can: a page that cannot be read is skipped, and the
  * read goes on after it. Neighbouring pages that land in neighbouring
@@ -188,8 +196,7 @@ int plumb__view_prefetch(plumb__view_t *v, const uint64_t *addrs, size_t n,
                          size_t len)
 {
     uint64_t want[PREFETCH_MAX];
-    size_t n_want = 0, most = v->cap / 2 < PREFETCH_MAX ? v->cap / 2
-                                                        : PREFETCH_MAX;
+    size_t n_want = 0, most = batch_max(v);
     for (size_t i = 0; i < n && n_want < most; i++) {
         if (len == 0 || addrs[i] == 0 || addrs[i] > UINT64_MAX - len)
             continue;
@@ -211,8 +218,7 @@ int plumb__view_prefetch(plumb__view_t *v, const uint64_t *addrs, size_t n,
 int plumb__view_renew(plumb__view_t *v)
 {
     uint64_t again[PREFETCH_MAX];
-    size_t most = v->cap / 2 < PREFETCH_MAX ? v->cap / 2 : PREFETCH_MAX;
-    size_t n = v->n_used_now < most ? v->n_used_now : most;
+    size_t n = v->n_used_now < batch_max(v) ? v->n_used_now : batch_max(v);
     memcpy(again, v->used_now, n * sizeof *again);
     for (size_t i = 1; i < n; i++) /* by address, so neighbours merge */
         for (size_t j = i; j > 0 && again[j - 1] > again[j]; j--) {
