@@ -191,9 +191,11 @@ def test_ten_thousand_frames_deep_are_truncated_with_a_marker(plumb,
     """)
     proc, counts = run_collapsed(plumb, python, path, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    # stacks at the cut; one caught while down() is still recursing (say
-    # 1100 frames) is whole and rightly carries no marker
-    deep = [(frames, c) for frames, c in counts if len(frames) >= 2040]
+    # stacks past the cut: the thread's label and 2048 frames is the
+    # longest a whole stack can be (one caught while down() is still
+    # recursing, at 1100 or at exactly 2048 frames, rightly carries no
+    # marker); anything longer must be cut, with the marker
+    deep = [(frames, c) for frames, c in counts if len(frames) > 2048 + 1]
     assert deep, "no deep stack recorded"
     assert sum(c for _, c in deep) > 50
     for frames, _ in deep:
