@@ -117,8 +117,11 @@ python-ext:
 	$(MAKE) --no-print-directory python/plumb/_core$(PY_EXT_SUFFIX)
 
 # A pattern rule, so that no other target runs $(PYTHON) to learn the name.
-python/plumb/_core.%.so: python/plumb/_core.c $(PIC_LIBS) include/plumb.h
-	$(CC) $(ALL_CFLAGS) -fPIC -isystem $(PY_INCLUDE) -shared -o $@ $< \
+# The extension is every C file of python/plumb/, one per noun; _core.c
+# holds the module and calls each part's plumb_py_add_* (_core.h).
+PY_EXT_SRC := $(wildcard python/plumb/*.c)
+python/plumb/_core.%.so: $(PY_EXT_SRC) python/plumb/_core.h $(PIC_LIBS) include/plumb.h
+	$(CC) $(ALL_CFLAGS) -fPIC -isystem $(PY_INCLUDE) -shared -o $@ $(PY_EXT_SRC) \
 	    -Wl,--exclude-libs,ALL $(PIC_LIBS) $(LIBS)
 
 # pytest of the package with TEST_PYTHON, then a build, an import and a

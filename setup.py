@@ -1,5 +1,5 @@
 """Builds the plumb Python package with the project's own build: `make
-python-ext` compiles libplumb, the tool and python/plumb/_core.c for the
+python-ext` compiles libplumb, the tool and python/plumb/*.c for the
 interpreter running this script (found through its sysconfig), and the
 extension it makes is what gets installed. Offline, with the system's
 setuptools:

@@ -880,6 +880,41 @@ PLUMB_API int plumb_loop_measure(const plumb_loop_opts_t *opts,
  * between consecutive readings. */
 PLUMB_API int64_t plumb_loop_clock_step_ns(void);
 
+/* ---- histograms ---------------------------------------------------------- */
+
+/* A fixed-memory record of durations (ns): exact count, sum, min and max,
+ * and log-linear buckets (64 per power of two), so that any quantile is
+ * read back within 1/128 (0.8%) of a value that was recorded, up to 2^45
+ * ns (9.8 hours; longer ones share the last bucket, max stays exact).
+ * Recording is a few instructions and never allocates: it is meant to stay
+ * on in production code (plumb.timed). */
+typedef struct plumb_histogram plumb_histogram_t;
+
+/* *out is freed with plumb_histogram_free. PLUMB_EINVAL, PLUMB_ENOMEM. */
+PLUMB_API int plumb_histogram_new(plumb_histogram_t **out);
+PLUMB_API void plumb_histogram_free(plumb_histogram_t *h);
+/* Adds one duration; a negative one counts as 0. */
+PLUMB_API void plumb_histogram_record(plumb_histogram_t *h, int64_t ns);
+/* Forgets every value. */
+PLUMB_API void plumb_histogram_reset(plumb_histogram_t *h);
+/* Adds every value of src to dst. PLUMB_EINVAL for NULL. */
+PLUMB_API int plumb_histogram_merge(plumb_histogram_t *dst,
+                                    const plumb_histogram_t *src);
+
+typedef struct {
+    uint64_t count;
+    int64_t sum_ns, min_ns, max_ns; /* 0 when count is 0 */
+    double mean_ns;                 /* NaN when count is 0 */
+} plumb_histogram_totals_t;
+
+PLUMB_API void plumb_histogram_totals(const plumb_histogram_t *h,
+                                      plumb_histogram_totals_t *out);
+/* The q-quantile (0 <= q <= 1, nearest rank) of what was recorded: the
+ * middle of the bucket holding that rank, kept within [min, max]; q 0 and
+ * 1 give min and max exactly. NaN when empty or q is out of range. */
+PLUMB_API double plumb_histogram_quantile(const plumb_histogram_t *h,
+                                          double q);
+
 #ifdef __cplusplus
 }
 #endif

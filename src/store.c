@@ -433,6 +433,14 @@ int plumb_store_open(const char *path, plumb_store_t **out)
         err = fail_sqlite(st, "cannot switch the store to WAL");
         goto out;
     }
+    /* In WAL mode NORMAL syncs at checkpoints, not at every commit: a crash
+     * of plumb or of the OS never leaves the store inconsistent, a power
+     * cut can lose the last runs. Without it every stored run pays two
+     * fdatasyncs, 3 ms of every `plumb profile` here. */
+    if (exec(st, "PRAGMA synchronous=NORMAL") != SQLITE_OK) {
+        err = fail_sqlite(st, "cannot set the store's synchronous mode");
+        goto out;
+    }
     if (exec(st, "PRAGMA foreign_keys=ON") != SQLITE_OK) {
         err = fail_sqlite(st, "cannot enable foreign keys");
         goto out;

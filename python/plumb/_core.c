@@ -6,8 +6,7 @@
  * over a Python callable that loop.c times. The public API, its argument
  * checks and its messages live in the .py modules beside this file.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "_core.h"
 
 #include <math.h>
 #include <stdio.h>
