@@ -9,4 +9,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+/* _timer.c: Stats, Timed, Timing, now_ns (plumb.timed, plumb.timer) */
+int plumb_py_add_timer(PyObject *m);
+
 #endif /* PLUMB_PY_CORE_H */
