@@ -9,4 +9,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+/* plumb.profile's sampler and finished profiles (_profiler.c). */
+int plumb_py_add_profiler(PyObject *m);
+
 #endif /* PLUMB_PY_CORE_H */
