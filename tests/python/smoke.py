@@ -24,8 +24,14 @@ def main():
     assert c.verdict == "slower", c
     fit = plumb.complexity(work, sizes=[1000, 10000, 100000], samples=3)
     assert fit.order in plumb._core.ORDERS
+    with plumb.profile(rate=2000) as p:
+        for _ in range(200):
+            work(10000)
+    assert p.samples > 0 and p.python.startswith(
+        "CPython %d.%d." % sys.version_info[:2]), p
+    assert ";work (" in p.collapsed() and str(p).startswith("plumb profile")
     print(f"plumb {plumb.__version__} on Python {sys.version.split()[0]}: "
-          f"{r!r}; {c!r}; {fit!r}")
+          f"{r!r}; {c!r}; {fit!r}; {p!r}")
 
 
 if __name__ == "__main__":
