@@ -2,7 +2,9 @@
  * find each interpreter, then at a steady rate read every thread's stack
  * and add it to the aggregated stacks. It paces itself, counts what it
  * could not read, follows the target's Python children when asked, and
- * never stops a target. Reading memory is target's business, decoding
+ * never stops a target. A session runs in the calling thread (attach,
+ * launch) or on a thread of its own (start, stop), which may sample the
+ * very process it runs in. Reading memory is target's business, decoding
  * CPython's structures unwind's, aggregating stack's. */
 #define _GNU_SOURCE
 #include "plumb.h"
