@@ -11,5 +11,7 @@
 
 /* _timer.c: Stats, Timed, Timing, now_ns (plumb.timed, plumb.timer) */
 int plumb_py_add_timer(PyObject *m);
+/* plumb.profile's sampler and finished profiles (_profiler.c). */
+int plumb_py_add_profiler(PyObject *m);
 
 #endif /* PLUMB_PY_CORE_H */

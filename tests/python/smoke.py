@@ -30,8 +30,14 @@ def main():
         work(10)
     st = plumb.stats(timed)
     assert st.count == 101 and 0 < st.min <= st.p50 <= st.max, st
+    with plumb.profile(rate=2000) as p:
+        for _ in range(200):
+            work(10000)
+    assert p.samples > 0 and p.python.startswith(
+        "CPython %d.%d." % sys.version_info[:2]), p
+    assert ";work (" in p.collapsed() and str(p).startswith("plumb profile")
     print(f"plumb {plumb.__version__} on Python {sys.version.split()[0]}: "
-          f"{r!r}; {c!r}; {fit!r}; {st!r}")
+          f"{r!r}; {c!r}; {fit!r}; {st!r}; {p!r}")
 
 
 if __name__ == "__main__":
