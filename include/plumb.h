@@ -820,7 +820,7 @@ typedef struct plumb_profiler plumb_profiler_t;
  * opts->duration_s passes or the process exits). pid may be the calling
  * process itself: the thread is not a Python thread, so the interpreter
  * does not list it and it never appears in the profile; it takes no
- * signal, and only it runs at SCHED_BATCH with a short timer slack. A
+ * signal, and only it runs with a short timer slack. A
  * process that cannot be profiled fails here, before any sampling, with
  * the errors of plumb_profile_attach and a sentence in `why` (the calling
  * process is not waited for: it is a CPython now or never). The caller

@@ -168,8 +168,8 @@ static void start_rejects_bad_arguments(void **state)
                      PLUMB_EINVAL);
 }
 
-/* While it samples, one more thread runs, named plumb-sampler, at
- * SCHED_BATCH; the caller's policy and timer slack are its own still.
+/* While it samples, one more thread runs, named plumb-sampler, with the
+ * caller's policy; the caller's timer slack is its own still.
  * After the stop the thread is gone and the profile holds spin. */
 static void samples_on_its_own_thread(void **state)
 {
@@ -187,7 +187,7 @@ static void samples_on_its_own_thread(void **state)
     assert_int_equal(count_threads(), before + 1);
     int sampler = thread_named("plumb-sampler");
     assert_true(sampler > 0);
-    assert_int_equal(sched_getscheduler(sampler), SCHED_BATCH);
+    assert_int_equal(sched_getscheduler(sampler), policy);
     assert_int_equal(sched_getscheduler(0), policy);
     assert_int_equal(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0), slack);
     assert_int_equal(plumb_profile_stop(pr, &p, why, sizeof why), 0);
