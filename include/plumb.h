@@ -741,6 +741,9 @@ typedef struct {
                                   exits or *cancel is set */
     int children;              /* also sample the Python processes the
                                   target starts, each labelled by pid */
+    uint64_t only_thread_id;   /* record only the thread with this id (its
+                                  pthread id, Python's
+                                  threading.get_ident()); 0: every one */
     const volatile sig_atomic_t *cancel;
 } plumb_profile_opts_t;
 
@@ -810,6 +813,17 @@ PLUMB_API int plumb_profile_launch(char *const *argv,
                                    plumb_profile_t **out, char *why,
                                    size_t why_size);
 PLUMB_API void plumb_profile_free(plumb_profile_t *p);
+/* Adds src to dst as if one session had taken both: stacks, samples,
+ * dropped and idle ticks, duration, threads (by label); the achieved rate
+ * is recomputed. dst keeps its header (pid, python, mode, rate asked).
+ * PLUMB_EINVAL for NULL or dst == src; PLUMB_ENOMEM (dst may then hold
+ * part of src's stacks). */
+PLUMB_API int plumb_profile_merge(plumb_profile_t *dst,
+                                  const plumb_profile_t *src);
+/* A copy of p in *out, which the caller frees with plumb_profile_free.
+ * PLUMB_EINVAL, PLUMB_ENOMEM. */
+PLUMB_API int plumb_profile_copy(const plumb_profile_t *p,
+                                 plumb_profile_t **out);
 
 /* A profile being taken on a thread of its own, between
  * plumb_profile_start and plumb_profile_stop. */

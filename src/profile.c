@@ -292,6 +292,8 @@ static int sample_proc(session_t *s, proc_t *pr, const plumb_profile_opts_t *o,
         /* a thread state CPython has made but not started yet */
         if (t->thread_id == 0 && t->native_id <= 0 && t->n_frames == 0)
             continue;
+        if (o->only_thread_id && t->thread_id != o->only_thread_id)
+            continue;
         char label[64];
         thread_label(s, pr, t, label, sizeof label);
         plumb_profile_thread_t *entry = note_thread(p, label);
@@ -406,6 +408,63 @@ static void sampler_mode_leave(const sampler_mode_t *saved)
 {
     if (saved->slack > 0)
         prctl(PR_SET_TIMERSLACK, (unsigned long)saved->slack, 0, 0, 0);
+}
+
+int plumb_profile_merge(plumb_profile_t *dst, const plumb_profile_t *src)
+{
+    if (!dst || !src || dst == src)
+        return PLUMB_EINVAL;
+    int err = plumb_stack_merge(dst->stacks, src->stacks);
+    if (err)
+        return err;
+    for (size_t i = 0; i < src->n_threads; i++) {
+        const plumb_profile_thread_t *t = &src->threads[i];
+        plumb_profile_thread_t *mine = note_thread(dst, t->label);
+        if (!mine)
+            continue; /* the list is full: counted in threads_seen */
+        mine->stacks += t->stacks;
+        mine->gil_ticks += t->gil_ticks;
+        mine->gil_known |= t->gil_known;
+    }
+    /* threads src met beyond its list are not known by label */
+    dst->threads_seen += src->threads_seen - src->n_threads;
+    dst->samples += src->samples;
+    dst->dropped += src->dropped;
+    dst->thread_samples += src->thread_samples;
+    dst->idle += src->idle;
+    dst->duration_ns += src->duration_ns;
+    if (src->processes > dst->processes)
+        dst->processes = src->processes;
+    dst->achieved_hz = dst->duration_ns > 0 ? (double)dst->samples * 1e9 /
+                                                  (double)dst->duration_ns
+                                            : 0;
+    return 0;
+}
+
+int plumb_profile_copy(const plumb_profile_t *p, plumb_profile_t **out)
+{
+    if (!p || !out)
+        return PLUMB_EINVAL;
+    *out = NULL;
+    plumb_profile_t *c = calloc(1, sizeof *c);
+    if (!c || plumb_stack_new(&c->stacks) != 0 ||
+        !(c->threads = calloc(MAX_LISTED_THREADS, sizeof *c->threads))) {
+        plumb_profile_free(c);
+        return PLUMB_ENOMEM;
+    }
+    c->pid = p->pid;
+    memcpy(c->python, p->python, sizeof c->python);
+    c->mode = p->mode;
+    c->rate_hz = p->rate_hz;
+    c->exit_status = p->exit_status;
+    c->exit_signal = p->exit_signal;
+    int err = plumb_profile_merge(c, p);
+    if (err) {
+        plumb_profile_free(c);
+        return err;
+    }
+    *out = c;
+    return 0;
 }
 
 static int stopping(const session_t *s, const plumb_profile_opts_t *o)

@@ -114,6 +114,18 @@ class Profile:
         self._data: Any = None
         self._header: dict = {}
 
+    @classmethod
+    def _taken(cls, data: Any) -> "Profile":
+        """A profile the library took elsewhere (the slow calls of
+        @plumb.timed(profile_slower_than=...)), ready to read."""
+        header = data.header()
+        p = cls(header["rate_hz"], header["mode"])
+        p._data = data
+        p._header = header
+        p._pid = header["pid"]
+        p._state = "done"
+        return p
+
     # ---- taking it ------------------------------------------------------
 
     def _start(self, nested_ok: bool = False) -> bool:

@@ -189,6 +189,17 @@ static PyTypeObject data_type = {
     .tp_methods = data_methods,
 };
 
+PyObject *plumb_py_profile_data(plumb_profile_t *p)
+{
+    data_object *d = PyObject_New(data_object, &data_type);
+    if (!d) {
+        plumb_profile_free(p);
+        return NULL;
+    }
+    d->p = p;
+    return (PyObject *)d;
+}
+
 /* ---- Sampler: a profile being taken ------------------------------------ */
 
 typedef struct {
@@ -231,13 +242,7 @@ static PyObject *sampler_stop(sampler_object *self, PyObject *unused)
     Py_END_ALLOW_THREADS
     if (err)
         return raise_sampler(err, why);
-    data_object *d = PyObject_New(data_object, &data_type);
-    if (!d) {
-        plumb_profile_free(p);
-        return NULL;
-    }
-    d->p = p;
-    return (PyObject *)d;
+    return plumb_py_profile_data(p);
 }
 
 static PyObject *sampler_running(sampler_object *self, void *closure)

@@ -279,6 +279,66 @@ static void duration_ends_it(void **state)
     plumb_profile_free(p);
 }
 
+static plumb_profile_t *take(double seconds, uint64_t only_thread_id)
+{
+    plumb_profile_opts_t o;
+    plumb_profile_t *p = NULL;
+    char why[512];
+    plumb_profile_opts_init(&o);
+    o.mode = PLUMB_PROFILE_WALL;
+    o.rate_hz = 1000;
+    o.duration_s = seconds;
+    o.only_thread_id = only_thread_id;
+    assert_int_equal(plumb_profile_attach(child, &o, &p, why, sizeof why), 0);
+    return p;
+}
+
+/* A copy merged with a second profile holds the sum of both: stacks,
+ * ticks, duration, the one thread's count. */
+static void merge_and_copy_add_up(void **state)
+{
+    (void)state;
+    need_python();
+    plumb_profile_t *a = take(0.1, 0), *b = take(0.1, 0), *sum = NULL;
+    assert_int_equal(plumb_profile_copy(a, &sum), 0);
+    assert_int_equal(sum->samples, a->samples);
+    assert_int_equal(plumb_stack_total(sum->stacks),
+                     plumb_stack_total(a->stacks));
+    assert_int_equal(plumb_profile_merge(sum, b), 0);
+    assert_int_equal(sum->samples, a->samples + b->samples);
+    assert_int_equal(sum->dropped, a->dropped + b->dropped);
+    assert_int_equal(sum->thread_samples, a->thread_samples + b->thread_samples);
+    assert_int_equal(plumb_stack_total(sum->stacks),
+                     plumb_stack_total(a->stacks) + plumb_stack_total(b->stacks));
+    assert_true(sum->duration_ns == a->duration_ns + b->duration_ns);
+    assert_int_equal(sum->n_threads, 1);
+    assert_int_equal(sum->threads_seen, 1);
+    assert_int_equal(sum->threads[0].stacks,
+                     a->threads[0].stacks + b->threads[0].stacks);
+    assert_string_equal(sum->python, a->python);
+    assert_true(sum->achieved_hz > 0);
+    assert_true(saw_spin(sum));
+    assert_int_equal(plumb_profile_merge(sum, sum), PLUMB_EINVAL);
+    assert_int_equal(plumb_profile_merge(NULL, a), PLUMB_EINVAL);
+    assert_int_equal(plumb_profile_copy(NULL, &sum), PLUMB_EINVAL);
+    plumb_profile_free(a);
+    plumb_profile_free(b);
+    plumb_profile_free(sum);
+}
+
+/* only_thread_id keeps every other thread out: an id no thread has
+ * records nothing, though the process is read at every tick. */
+static void only_one_thread_is_recorded(void **state)
+{
+    (void)state;
+    need_python();
+    plumb_profile_t *p = take(0.1, 1);
+    assert_true(p->samples > 10);
+    assert_int_equal(p->thread_samples, 0);
+    assert_int_equal(plumb_stack_total(p->stacks), 0);
+    plumb_profile_free(p);
+}
+
 int test_profile_run(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +348,8 @@ int test_profile_run(void)
         cmocka_unit_test(stops_promptly_at_a_low_rate),
         cmocka_unit_test(stop_in_a_fork_does_not_wait),
         cmocka_unit_test(duration_ends_it),
+        cmocka_unit_test(merge_and_copy_add_up),
+        cmocka_unit_test(only_one_thread_is_recorded),
     };
     return cmocka_run_group_tests_name("profile", tests, start_python,
                                        stop_python);
