@@ -24,8 +24,9 @@ Then the always-on timers, each called in the same bare loop (and with
 timeit's best, a second method), in shuffled order each round: an empty
 function bare; the same under @plumb.timed; under a Python decorator that
 does what people write by hand (perf_counter_ns around the call, the
-duration appended to a list); and a function whose body is `with
-plumb.timer(name): pass`. The cost of a timer is its time per call minus
+duration appended to a list); under @plumb.timed(profile_slower_than=
+"50ms") (the watchdog's slot taken and given back: no call is slow); and
+a function whose body is `with plumb.timer(name): pass`. The cost of a timer is its time per call minus
 the bare call's, in the same round.
 
 Usage: PYTHONPATH=python /usr/bin/python3 bench/python_overhead.py
@@ -70,6 +71,8 @@ CALLABLES = [("empty function", empty), ("return len('abc')", length),
 
 
 timed_empty = plumb.timed(name="bench.timed")(empty)
+watched_empty = plumb.timed(name="bench.watched",
+                            profile_slower_than="50ms")(empty)
 HAND_DURATIONS = []
 
 
@@ -92,6 +95,7 @@ def timer_block():
 
 
 TIMERS = [("bare call", empty), ("@plumb.timed", timed_empty),
+          ("... slower_than=50ms", watched_empty),
           ("Python decorator", hand_empty), ("with plumb.timer", timer_block)]
 
 
@@ -194,7 +198,8 @@ def timers(rounds, rng):
                                       (loop[name], a_loop, best[name],
                                        a_best)))
     print(f"\n@plumb.timed adds {added['@plumb.timed']:.1f} ns to a call "
-          f"(bare loop), a Python timing decorator "
+          f"(bare loop), {added['... slower_than=50ms']:.1f} ns watching for "
+          f"slow calls, a Python timing decorator "
           f"{added['Python decorator']:.1f} ns, `with plumb.timer` "
           f"{added['with plumb.timer']:.1f} ns; records kept: "
           f"{plumb.stats('bench.timed').count:,} timed calls in fixed memory")

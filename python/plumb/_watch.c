@@ -50,9 +50,20 @@ typedef struct {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake;
 static slot_t slots[WATCH_SLOTS];
+/* Free slots, a stack: a call takes one without scanning the table. */
+static int free_slots[WATCH_SLOTS];
+static int n_free;
+/* Whether this thread is inside a watched call: a call nested in it is
+ * covered by its profile and is not watched again. */
+static _Thread_local int in_watched_call;
 static int samplers;              /* slots STARTING or PROFILING */
 static int64_t next_wake_ns = INT64_MAX;
-static pid_t watchdog_pid;        /* the process whose watchdog runs */
+/* Calls watched so far, and the shortest threshold among them: while calls
+ * keep coming, the watchdog wakes once per shortest threshold instead of
+ * being woken by each call (a futex wake per call costs 300 ns here). */
+static uint64_t begins;
+static int64_t min_threshold_ns = INT64_MAX;
+static int watchdog_running;      /* in this process (a fork has none) */
 static int fork_handlers;
 
 static void before_fork(void)
@@ -66,13 +77,29 @@ static void after_fork_parent(void)
 }
 
 /* The child's copy: one thread, no watchdog, no sampler of its own. */
+static void reset_slots(void)
+{
+    memset(slots, 0, sizeof slots);
+    for (int i = 0; i < WATCH_SLOTS; i++)
+        free_slots[i] = WATCH_SLOTS - 1 - i;
+    n_free = WATCH_SLOTS;
+}
+
+static void release_slot(int i)
+{
+    slots[i].state = SLOT_FREE;
+    slots[i].sampler = NULL;
+    free_slots[n_free++] = i;
+}
+
 static void after_fork_child(void)
 {
     pthread_mutex_init(&lock, NULL);
-    memset(slots, 0, sizeof slots);
+    reset_slots();
     samplers = 0;
     next_wake_ns = INT64_MAX;
-    watchdog_pid = 0;
+    begins = 0;
+    watchdog_running = 0;
 }
 
 /* Starts the sampler of slot i (STARTING, lock held on entry and exit). */
@@ -97,7 +124,7 @@ static void start_sampler(int i)
         slots[i].state = SLOT_UNPROFILED; /* err: this process cannot be */
         return;
     }
-    slots[i].state = SLOT_FREE; /* ABANDONED: the call has ended */
+    release_slot(i); /* ABANDONED: the call has ended */
     if (sampler) {
         pthread_mutex_unlock(&lock);
         plumb_profile_stop(sampler, NULL, NULL, 0);
@@ -108,6 +135,7 @@ static void start_sampler(int i)
 static void *watchdog(void *unused)
 {
     (void)unused;
+    uint64_t begins_seen = 0;
     pthread_mutex_lock(&lock);
     for (;;) {
         int64_t now = plumb_clock_now_ns(), earliest = INT64_MAX;
@@ -129,6 +157,12 @@ static void *watchdog(void *unused)
         }
         if (started)
             continue;
+        /* Nothing waiting. If calls came since the last look, more will:
+         * a call that begins during the nap has its deadline after the
+         * nap's end. Else sleep until a call signals. */
+        if (earliest == INT64_MAX && begins != begins_seen)
+            earliest = now + min_threshold_ns;
+        begins_seen = begins;
         next_wake_ns = earliest;
         if (earliest == INT64_MAX) {
             pthread_cond_wait(&wake, &lock);
@@ -145,13 +179,14 @@ static void *watchdog(void *unused)
  * thread takes no signal: Ctrl-C stays the program's. */
 static int ensure_watchdog(void)
 {
-    if (watchdog_pid == getpid())
+    if (watchdog_running)
         return 0;
     if (!fork_handlers) {
         if (pthread_atfork(before_fork, after_fork_parent,
                            after_fork_child) != 0)
             return -1;
         fork_handlers = 1;
+        reset_slots();
     }
     pthread_condattr_t attr;
     if (pthread_condattr_init(&attr) != 0)
@@ -175,33 +210,28 @@ static int ensure_watchdog(void)
     if (err)
         return -1;
     pthread_setname_np(thread, "plumb-watchdog");
-    watchdog_pid = getpid();
+    watchdog_running = 1;
     return 0;
 }
 
 int plumb_py_watch_begin(int64_t start_ns, int64_t threshold_ns)
 {
-    unsigned long me = PyThread_get_thread_ident();
     int slot = -1;
 
+    if (in_watched_call)
+        return -1;
     pthread_mutex_lock(&lock);
-    if (ensure_watchdog() != 0)
+    if (ensure_watchdog() != 0 || n_free == 0)
         goto out;
-    for (int i = 0; i < WATCH_SLOTS; i++) {
-        if (slots[i].state != SLOT_FREE &&
-            slots[i].state != SLOT_ABANDONED && slots[i].thread_id == me) {
-            slot = -1; /* inside a watched call: its profile has this one */
-            goto out;
-        }
-        if (slot < 0 && slots[i].state == SLOT_FREE)
-            slot = i;
-    }
-    if (slot < 0)
-        goto out;
+    slot = free_slots[--n_free];
+    begins++;
+    if (threshold_ns < min_threshold_ns)
+        min_threshold_ns = threshold_ns;
     slots[slot].state = SLOT_WAITING;
-    slots[slot].thread_id = me;
+    slots[slot].thread_id = PyThread_get_thread_ident();
     slots[slot].deadline_ns = start_ns + threshold_ns;
     slots[slot].sampler = NULL;
+    in_watched_call = 1;
     if (slots[slot].deadline_ns < next_wake_ns) {
         next_wake_ns = slots[slot].deadline_ns;
         pthread_cond_signal(&wake);
@@ -218,9 +248,10 @@ plumb_profile_t *plumb_py_watch_end(int slot)
 
     if (slot < 0 || slot >= WATCH_SLOTS)
         return NULL;
+    in_watched_call = 0;
     pthread_mutex_lock(&lock);
-    /* a slot of another thread: this call began before a fork, whose
-     * child emptied the table */
+    /* a slot of another thread, or free: this call began before a fork,
+     * whose child emptied the table */
     if (slots[slot].thread_id == PyThread_get_thread_ident()) {
         switch (slots[slot].state) {
         case SLOT_STARTING:
@@ -229,11 +260,11 @@ plumb_profile_t *plumb_py_watch_end(int slot)
         case SLOT_PROFILING:
             sampler = slots[slot].sampler;
             samplers--;
-            /* fall through */
+            release_slot(slot);
+            break;
         case SLOT_WAITING:
         case SLOT_UNPROFILED:
-            slots[slot].state = SLOT_FREE;
-            slots[slot].sampler = NULL;
+            release_slot(slot);
             break;
         case SLOT_FREE:
         case SLOT_ABANDONED:
