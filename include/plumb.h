@@ -609,6 +609,8 @@ typedef enum {
 typedef struct {
     int color;   /* ANSI colour in text */
     int verbose; /* every metric, not only the headline ones */
+    int python;  /* hints name the Python API's arguments (top=N,
+                    mode='wall'), not the command line's options */
 } plumb_report_opts_t;
 
 /* Renders a session and its analysis; *out is a new string the caller

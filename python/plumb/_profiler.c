@@ -85,7 +85,7 @@ static PyObject *data_summary(data_object *self, PyObject *args,
         PyErr_SetString(PyExc_ValueError, "top must be a positive number");
         return NULL;
     }
-    plumb_report_opts_t ro = {color, 0};
+    plumb_report_opts_t ro = {color, 0, 1};
     int err = plumb_report_profile(self->p, &ro, (size_t)top, &text);
     return take_text(err, text);
 }

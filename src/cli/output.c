@@ -110,7 +110,7 @@ static int export_one(const plumb_session_t *s, const plumb_analysis_t *a,
                       plumb_format_t format, const char *path,
                       const char *what, int verbose)
 {
-    plumb_report_opts_t ro = {0, verbose};
+    plumb_report_opts_t ro = {0, verbose, 0};
     char *text = NULL;
     int err = plumb_report_render(s, a, format, &ro, &text);
     if (err) {
@@ -144,7 +144,7 @@ int cli_output_session(const plumb_session_t *s, const cli_output_t *out)
     int rc = CLI_OK;
     if (!stdout_taken) {
         plumb_report_opts_t ro = {cli_color_wanted(out->color, stdout),
-                                  out->verbose};
+                                  out->verbose, 0};
         if ((err = plumb_report_render(s, a, PLUMB_FORMAT_TEXT, &ro,
                                        &text)) != 0) {
             cli_error("cannot render the report: %s", plumb_strerror(err));

@@ -76,7 +76,7 @@ int cli_print_profile(const plumb_profile_t *p, const char *format,
         err = plumb_stack_speedscope(p->stacks, p->python, &text);
     else {
         plumb_report_opts_t ro = {
-            to_stdout && cli_color_wanted(color, stdout), 0};
+            to_stdout && cli_color_wanted(color, stdout), 0, 0};
         err = plumb_report_profile(p, &ro, top, &text);
     }
     if (err) {
@@ -97,7 +97,7 @@ int cli_print_profile_diff(const plumb_profile_t *a, const plumb_profile_t *b,
                            const char *color, unsigned top)
 {
     char *text = NULL;
-    plumb_report_opts_t ro = {cli_color_wanted(color, stdout), 0};
+    plumb_report_opts_t ro = {cli_color_wanted(color, stdout), 0, 0};
     int err = plumb_report_profile_diff(a, b, &ro, top, &text);
     if (err) {
         cli_error("cannot compare the profiles: %s", plumb_strerror(err));

@@ -98,9 +98,12 @@ static void table(const plumb_profile_t *p, int by_line, size_t top,
                           where);
     }
     if (n > top)
-        plumb__buf_printf(b, "  %s... %zu more (--top N, or a flame graph: "
-                             "--format collapsed / speedscope)%s\n",
-                          DIM(o), n - top, RESET(o));
+        plumb__buf_printf(b, "  %s... %zu more (%s)%s\n", DIM(o), n - top,
+                          o->python ? "summary(top=N), or a flame graph: "
+                                      "collapsed() / speedscope()"
+                                    : "--top N, or a flame graph: --format "
+                                      "collapsed / speedscope",
+                          RESET(o));
     free(e);
 }
 
@@ -132,7 +135,7 @@ int plumb_report_profile(const plumb_profile_t *p,
                          const plumb_report_opts_t *opts, size_t top,
                          char **out)
 {
-    static const plumb_report_opts_t defaults = {0, 0};
+    static const plumb_report_opts_t defaults = {0, 0, 0};
     plumb__buf_t b = {0};
     if (!p || !out)
         return PLUMB_EINVAL;
@@ -142,8 +145,13 @@ int plumb_report_profile(const plumb_profile_t *p,
     if (plumb_stack_total(p->stacks) == 0)
         plumb__buf_printf(&b, "\nno Python stacks were recorded%s\n",
                           p->mode == PLUMB_PROFILE_CPU
-                              ? ": the program never ran Python code on a "
-                                "CPU while sampled (try --mode wall)"
+                              ? (opts->python
+                                     ? ": the program never ran Python code "
+                                       "on a CPU while sampled (try "
+                                       "mode='wall')"
+                                     : ": the program never ran Python code "
+                                       "on a CPU while sampled (try --mode "
+                                       "wall)")
                               : "");
     else {
         threads(p, opts, &b);

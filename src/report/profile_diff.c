@@ -32,7 +32,7 @@ int plumb_report_profile_diff(const plumb_profile_t *a,
                               const plumb_report_opts_t *opts, size_t top,
                               char **out)
 {
-    static const plumb_report_opts_t defaults = {0, 0};
+    static const plumb_report_opts_t defaults = {0, 0, 0};
     plumb__buf_t buf = {0};
     plumb_stack_change_t *ch = NULL;
     size_t n = 0;

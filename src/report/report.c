@@ -5,7 +5,7 @@ int plumb_report_render(const plumb_session_t *s, const plumb_analysis_t *a,
                         plumb_format_t format, const plumb_report_opts_t *opts,
                         char **out)
 {
-    static const plumb_report_opts_t defaults = {0, 0};
+    static const plumb_report_opts_t defaults = {0, 0, 0};
     plumb__buf_t b = {0};
     int err;
     if (!s || !a || !out)

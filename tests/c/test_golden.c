@@ -444,7 +444,7 @@ static void render_and_check(void **state, const char *name,
                              plumb_format_t format, int color, int verbose)
 {
     fixture_t *f = *state;
-    plumb_report_opts_t opts = {color, verbose};
+    plumb_report_opts_t opts = {color, verbose, 0};
     char *out = NULL;
     assert_int_equal(plumb_report_render(f->s, f->a, format, &opts, &out), 0);
     assert_non_null(out);

@@ -217,7 +217,7 @@ static int setup(void **state)
 
 static char *render(const fixture_t *f, plumb_format_t format, int verbose)
 {
-    plumb_report_opts_t opts = {0, verbose};
+    plumb_report_opts_t opts = {0, verbose, 0};
     char *out = NULL;
     assert_int_equal(plumb_report_render(f->s, f->a, format, &opts, &out), 0);
     assert_non_null(out);

@@ -144,6 +144,10 @@ def test_print_is_the_summary_of_plumb_profile():
     # top limits the rows of each table
     short = p.summary(top=1)
     assert "more" in short and len(short) < len(text)
+    # the hints name this API's arguments, not the command line's options
+    assert "more (summary(top=N), or a flame graph: collapsed() / " \
+        "speedscope())" in short
+    assert "--top" not in short and "--format" not in short
     with pytest.raises(ValueError):
         p.summary(top=0)
 
