@@ -134,7 +134,9 @@ static int fit_series(const plumb_session_t *s, plumb_analysis_t *a)
                 if (w == PLUMB_UNAVAILABLE)
                     continue;
                 xs[count] = run->x;
-                ts[count++] = (double)w;
+                /* per call, as plumb_run_values gives it */
+                ts[count++] = run->loops > 1 ? (double)w / (double)run->loops
+                                             : (double)w;
             }
         }
         plumb_series_fit_t *f = &a->fits[a->n_fits];
