@@ -280,9 +280,16 @@ static void session_header(const plumb_session_t *s,
         char cost[32];
         plumb__format_value((double)s->overhead_ns, PLUMB_UNIT_NS, cost,
                             sizeof cost);
-        plumb__buf_printf(b, "%sharness overhead %s per run (starting and "
-                             "reaping a child; included in wall times)%s\n",
-                          DIM(o), cost, RESET(o));
+        if (s->n_runs && s->runs[0].loops) /* plumb.bench's session */
+            plumb__buf_printf(b, "%sharness overhead %s per call (the timing "
+                                 "loop calling a function that does "
+                                 "nothing; included in wall times)%s\n",
+                              DIM(o), cost, RESET(o));
+        else
+            plumb__buf_printf(b, "%sharness overhead %s per run (starting "
+                                 "and reaping a child; included in wall "
+                                 "times)%s\n",
+                              DIM(o), cost, RESET(o));
     }
     if (s->counters)
         plumb__buf_printf(b, "%s%s%s\n", DIM(o),

@@ -152,6 +152,7 @@ static void analysis_and_report_read_loop_runs_per_call(void **state)
                                                 &run),
                      0);
     run->baseline = 0;
+    s->overhead_ns = 5; /* the timing loop's own cost per call */
     plumb_compare_opts_init(&opts);
     assert_int_equal(plumb_analysis_new(s, &opts, &a), 0);
     assert_true(a->runs[0].measured[PLUMB_METRIC_WALL]);
@@ -161,11 +162,22 @@ static void analysis_and_report_read_loop_runs_per_call(void **state)
     assert_true(a->pairs[0].compared[0]);
     assert_true(fabs(a->pairs[0].cmp[0].ratio - 45.375 / 90.875) < 1e-12);
     assert_int_equal(a->pairs[0].cmp[0].verdict, PLUMB_VERDICT_HIGHER);
+    /* 45 ns per call is under 10 overheads of 5 ns; 91 ns is not */
+    int short_calls = 0;
+    for (size_t i = 0; i < a->n_warnings; i++)
+        if (strstr(a->warnings[i], "calls shorter than 10 times the "
+                                   "harness's own cost (5.0 ns per call) in "
+                                   "fast (45.4 ns): "))
+            short_calls++;
+    assert_int_equal(short_calls, 1);
 
     assert_int_equal(plumb_report_render(s, a, PLUMB_FORMAT_TEXT, &ro, &text),
                      0);
     assert_non_null(strstr(text, "6 samples × 200000 calls"));
     assert_non_null(strstr(text, "45.38 ns"));
+    assert_non_null(strstr(text, "harness overhead 5.000 ns per call (the "
+                                 "timing loop"));
+    assert_null(strstr(text, "slow (91"));
     assert_int_equal(plumb_report_render(s, a, PLUMB_FORMAT_JSON, &ro, &json),
                      0);
     assert_non_null(strstr(json, "\"loops\": 100000"));
