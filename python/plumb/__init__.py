@@ -8,12 +8,18 @@ The timing loops, the statistics and the wording of the figures come from
 libplumb, the C library under the `plumb` command-line tool, through the
 extension plumb._core: a comparison here reaches its verdict with the same
 code as `plumb bench`. `python -m plumb ...` runs that tool.
+
+bench and compare keep their results in the tool's store when asked
+(store=True or a path), for `plumb runs`, `plumb show` and `plumb compare`;
+the pytest plugin (plumb.pytest_plugin, the `plumb_bench` fixture) stores
+every benchmarked test and compares it with its previous result.
 """
 from ._bench import Result, bench
 from ._compare import Comparison, Comparisons, compare
 from ._complexity import Crossover, Fit, Fits, complexity
 from ._core import VERSION as __version__
 from ._measure import DEFAULT_SEED, CallError
+from ._store import StoreError
 
 __all__ = [
     "CallError",
@@ -24,6 +30,7 @@ __all__ = [
     "Fit",
     "Fits",
     "Result",
+    "StoreError",
     "bench",
     "compare",
     "complexity",

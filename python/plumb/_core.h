@@ -9,4 +9,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+/* _store.c: store_path, store_open, store_save, store_load, store_find
+ * and StoreError. */
+int plumb_py_add_store(PyObject *m);
+
 #endif /* PLUMB_PY_CORE_H */
