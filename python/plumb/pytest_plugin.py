@@ -273,11 +273,14 @@ class _Session:
                               f"{'s' if n != 1 else ''}", red=True)
             for e in self.regressions:
                 tr.write_line(repr(e.comparison), red=True)
+            first = self.regressions[0]
+            again = (f"plumb compare --store {self.path} "
+                     f"{first.previous_id} {first.result.run_id} shows the "
+                     f"first in full" if first.result.run_id else
+                     "plumb show RUN shows a stored run in full")
             tr.write_line(
                 f"(slower beyond {self.min_effect:.0%} with p < {self.alpha:g}"
-                f" and a {LEVEL:.0%} CI of the ratio excluding 1; "
-                f"plumb compare BASELINE_RUN CANDIDATE_RUN shows the two "
-                f"runs in full)")
+                f" and a {LEVEL:.0%} CI of the ratio excluding 1; {again})")
 
 
 def _row(e: _Entry, compare: bool) -> List[str]:

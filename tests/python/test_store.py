@@ -289,6 +289,14 @@ def test_compare_fails_the_session_on_a_2x_slower_test(pytester):
         "significant regression")[1]
     # the slow results are stored too, after the comparison
     assert "plumb: stored as session 3 (runs 5-6)" in out
+    # and the tool, on the two stored runs, gives the same figures: the
+    # same C statistics with the same bootstrap seed
+    db = str(pytester.path / "store.db")
+    assert f"plumb compare --store {db} 3 5 shows the first in full)" in out
+    again = tool("compare", "--store", db, "3", "5").stdout
+    figures = line.split("slower than run 3")[1].strip()  # [lo, hi]  p
+    assert f"test_timed.py::test_nap  {factor:.2f}x slower than " \
+        f"test_timed.py::test_nap  {figures}" in again
 
 
 def test_compare_with_a_chosen_session(pytester):
