@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """What plumb.bench's timing loop adds to a call, against timeit and a bare
-Python loop, in one run.
+Python loop, and what @plumb.timed and plumb.timer add to a call, against a
+bare call and a hand-written Python timing decorator, in one run.
 
 For each callable (an empty function, len('abc'), sorted() of 1000 floats)
 this measures, in R rounds whose order is shuffled each round so that the
@@ -18,6 +19,14 @@ machine's drift hits every method alike:
 Each figure is the median over the rounds, with the rounds' range. The
 empty function's row is the harness cost: the smaller the figure, the less
 a method adds to what it measures.
+
+Then the always-on timers, each called in the same bare loop (and with
+timeit's best, a second method), in shuffled order each round: an empty
+function bare; the same under @plumb.timed; under a Python decorator that
+does what people write by hand (perf_counter_ns around the call, the
+duration appended to a list); and a function whose body is `with
+plumb.timer(name): pass`. The cost of a timer is its time per call minus
+the bare call's, in the same round.
 
 Usage: PYTHONPATH=python /usr/bin/python3 bench/python_overhead.py
            [--rounds 7] [--budget 0.5]
@@ -58,6 +67,32 @@ def sort():
 
 CALLABLES = [("empty function", empty), ("return len('abc')", length),
              ("sorted(1000 floats)", sort)]
+
+
+timed_empty = plumb.timed(name="bench.timed")(empty)
+HAND_DURATIONS = []
+
+
+def hand_timed(fn):
+    def wrapper(*args, **kwargs):
+        start = time.perf_counter_ns()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            HAND_DURATIONS.append(time.perf_counter_ns() - start)
+    return wrapper
+
+
+hand_empty = hand_timed(empty)
+
+
+def timer_block():
+    with plumb.timer("bench.block"):
+        pass
+
+
+TIMERS = [("bare call", empty), ("@plumb.timed", timed_empty),
+          ("Python decorator", hand_empty), ("with plumb.timer", timer_block)]
 
 
 def with_plumb(fn, budget):
@@ -132,6 +167,37 @@ def main():
           f" ns per call (its loop alone {statistics.median(e['plumb loop']):.1f}"
           f" ns), timeit {statistics.median(e['timeit best']):.1f} ns at best,"
           f" a bare loop {statistics.median(e['bare loop']):.1f} ns")
+    timers(args.rounds, rng)
+
+
+def timers(rounds, rng):
+    print(f"\nalways-on timers: {rounds} rounds, in a random order each "
+          "round; ns per call: median over rounds [range]; added: minus the "
+          "bare call of the same round\n")
+    loop = {name: [] for name, _ in TIMERS}
+    best = {name: [] for name, _ in TIMERS}
+    for _ in range(rounds):
+        order = list(TIMERS)
+        rng.shuffle(order)
+        for name, fn in order:
+            loop[name].append(with_bare_loop(fn))
+            best[name].append(with_timeit(fn)[0])
+            HAND_DURATIONS.clear()
+    columns = ["bare loop", "added", "timeit best", "added"]
+    print(f"{'':<20}" + "".join(f"{c:>24}" for c in columns))
+    added = {}
+    for name, _ in TIMERS:
+        a_loop = [x - b for x, b in zip(loop[name], loop["bare call"])]
+        a_best = [x - b for x, b in zip(best[name], best["bare call"])]
+        added[name] = statistics.median(a_loop)
+        print(f"{name:<20}" + "".join(f"{fmt(v):>24}" for v in
+                                      (loop[name], a_loop, best[name],
+                                       a_best)))
+    print(f"\n@plumb.timed adds {added['@plumb.timed']:.1f} ns to a call "
+          f"(bare loop), a Python timing decorator "
+          f"{added['Python decorator']:.1f} ns, `with plumb.timer` "
+          f"{added['with plumb.timer']:.1f} ns; records kept: "
+          f"{plumb.stats('bench.timed').count:,} timed calls in fixed memory")
 
 
 if __name__ == "__main__":

@@ -660,6 +660,10 @@ PLUMB_API void plumb_stack_free(plumb_stack_t *st);
 PLUMB_API int plumb_stack_add(plumb_stack_t *st, const char *thread,
                               const plumb_frame_t *frames, size_t n,
                               int truncated, uint64_t count);
+/* Adds every sample of src to dst, as if src's stacks had been added to it
+ * (the same threads, frames and counts). On PLUMB_ENOMEM dst may hold part
+ * of src. PLUMB_EINVAL for NULL or dst == src. */
+PLUMB_API int plumb_stack_merge(plumb_stack_t *dst, const plumb_stack_t *src);
 /* Samples added so far, every thread's (0 for NULL). */
 PLUMB_API uint64_t plumb_stack_total(const plumb_stack_t *st);
 /* Collapsed stacks (FlameGraph, inferno): one line per distinct stack,

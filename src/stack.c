@@ -798,6 +798,33 @@ static int compare_visits(const void *x, const void *y)
     return (a->depth > b->depth) - (a->depth < b->depth);
 }
 
+int plumb_stack_merge(plumb_stack_t *dst, const plumb_stack_t *src)
+{
+    if (!dst || !src || dst == src)
+        return PLUMB_EINVAL;
+    /* src's node v becomes dst's node at[v]; a parent precedes its
+     * children, so one forward pass maps every node. */
+    uint32_t *at = per_node(src);
+    if (!at)
+        return PLUMB_ENOMEM;
+    int err = 0;
+    at[NODE_ROOT] = NODE_ROOT;
+    for (uint32_t v = 1; v < src->n_nodes; v++) {
+        const stack_node_t *n = &src->nodes[v];
+        const char *function, *file = NULL;
+        if ((err = intern(dst, n->function, &function)) < 0 ||
+            (n->file && (err = intern(dst, n->file, &file)) < 0) ||
+            (err = child(dst, at[n->parent], function, file, n->line,
+                         &at[v])) < 0)
+            goto out;
+        dst->nodes[at[v]].self += n->self;
+    }
+    dst->total += src->total;
+out:
+    free(at);
+    return err < 0 ? err : 0;
+}
+
 int plumb_stack_each(const plumb_stack_t *st, plumb_stack_visit_fn visit,
                      void *arg)
 {

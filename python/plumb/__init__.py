@@ -3,6 +3,8 @@
     plumb.bench(fn, *args, **kwargs)                 -> Result
     plumb.compare(baseline, candidate, args=(...))   -> Comparison
     plumb.complexity(fn, sizes=[...], make_input=f)  -> Fit
+    @plumb.timed / with plumb.timer("name")          per-call statistics
+    plumb.stats()                                    -> StatsTable
 
 The timing loops, the statistics and the wording of the figures come from
 libplumb, the C library under the `plumb` command-line tool, through the
@@ -20,6 +22,7 @@ from ._complexity import Crossover, Fit, Fits, complexity
 from ._core import VERSION as __version__
 from ._measure import DEFAULT_SEED, CallError
 from ._store import StoreError
+from ._timing import StatsTable, TimerStats, stats, timed, timer
 
 __all__ = [
     "CallError",
@@ -30,8 +33,13 @@ __all__ = [
     "Fit",
     "Fits",
     "Result",
+    "StatsTable",
     "StoreError",
+    "TimerStats",
     "bench",
     "compare",
     "complexity",
+    "stats",
+    "timed",
+    "timer",
 ]

@@ -13,4 +13,7 @@
  * and StoreError. */
 int plumb_py_add_store(PyObject *m);
 
+/* _timer.c: Stats, Timed, Timing, now_ns (plumb.timed, plumb.timer) */
+int plumb_py_add_timer(PyObject *m);
+
 #endif /* PLUMB_PY_CORE_H */

@@ -223,7 +223,10 @@ int plumb__target_open(pid_t pid, plumb__target_t **out, char *why,
         return PLUMB_EINVAL;
     }
     if (!process_exists(pid)) {
-        snprintf(why, why_size, "no process with pid %ld", (long)pid);
+        snprintf(why, why_size,
+                 "no process with pid %ld: it has exited, or the id is "
+                 "wrong; list Python processes with `pgrep -a python`",
+                 (long)pid);
         return PLUMB_ENOTFOUND;
     }
     t = calloc(1, sizeof *t);

@@ -1087,6 +1087,58 @@ static void each_visits_by_count_then_frames(void **state)
     plumb_stack_free(empty);
 }
 
+/* Merging equals adding both sets of stacks to one aggregate: compared
+ * through the collapsed text, which lists every stack with its count
+ * (truncated ones and several threads included). */
+static void merge_equals_adding_both(void **state)
+{
+    (void)state;
+    plumb_stack_t *a = small_program(), *b = new_stack(), *both = small_program();
+    const plumb_frame_t deep[] = {FRAME("k", "c.py", 3), FRAME("f", "a.py", 5),
+                                  FRAME("main", "a.py", 1)};
+    const plumb_frame_t other[] = {FRAME("w", "t.py", 2)};
+    assert_int_equal(plumb_stack_add(b, "T", deep, 3, 0, 4), 0);
+    assert_int_equal(plumb_stack_add(b, "T", deep, 3, 1, 2), 0);
+    assert_int_equal(plumb_stack_add(b, "U", other, 1, 0, 5), 0);
+    assert_int_equal(plumb_stack_add(both, "T", deep, 3, 0, 4), 0);
+    assert_int_equal(plumb_stack_add(both, "T", deep, 3, 1, 2), 0);
+    assert_int_equal(plumb_stack_add(both, "U", other, 1, 0, 5), 0);
+    assert_int_equal(plumb_stack_merge(a, b), 0);
+    char *got = collapsed(a), *want = collapsed(both);
+    assert_string_equal(got, want);
+    assert_int_equal(plumb_stack_total(a), plumb_stack_total(both));
+    free(got);
+    free(want);
+    /* merging twice doubles every count; b is left as it was */
+    assert_int_equal(plumb_stack_total(b), 11);
+    assert_int_equal(plumb_stack_merge(a, b), 0);
+    assert_int_equal(plumb_stack_total(a), plumb_stack_total(both) + 11);
+    assert_int_equal(plumb_stack_merge(a, a), PLUMB_EINVAL);
+    assert_int_equal(plumb_stack_merge(NULL, b), PLUMB_EINVAL);
+    assert_int_equal(plumb_stack_merge(a, NULL), PLUMB_EINVAL);
+    plumb_stack_free(a);
+    plumb_stack_free(b);
+    plumb_stack_free(both);
+}
+
+static void merge_out_of_memory(void **state)
+{
+    (void)state;
+    for (unsigned long nth = 1;; nth++) {
+        plumb_stack_t *a = new_stack(), *b = small_program();
+        plumb__stack_fail_alloc(nth);
+        int err = plumb_stack_merge(a, b);
+        unsigned long left = plumb__stack_fail_alloc(0);
+        plumb_stack_free(a);
+        plumb_stack_free(b);
+        if (err == 0) {
+            assert_true(left > 0); /* every allocation was tried */
+            break;
+        }
+        assert_int_equal(err, PLUMB_ENOMEM);
+    }
+}
+
 int test_stack_run(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1114,6 +1166,8 @@ int test_stack_run(void)
         cmocka_unit_test(diff_orders_by_change_of_share),
         cmocka_unit_test(add_collapsed_and_diff_out_of_memory),
         cmocka_unit_test(each_visits_by_count_then_frames),
+        cmocka_unit_test(merge_equals_adding_both),
+        cmocka_unit_test(merge_out_of_memory),
     };
     return cmocka_run_group_tests_name("stack", tests, NULL, NULL);
 }

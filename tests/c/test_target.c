@@ -166,12 +166,15 @@ static void missing_pid_is_notfound(void **state)
 {
     (void)state;
     plumb__target_t *t = NULL;
-    char why[256], expected[64];
+    char why[256], expected[160];
     pid_t pid = free_pid();
     assert_int_equal(plumb__target_open(pid, &t, why, sizeof why),
                      PLUMB_ENOTFOUND);
     assert_null(t);
-    snprintf(expected, sizeof expected, "no process with pid %ld", (long)pid);
+    snprintf(expected, sizeof expected,
+             "no process with pid %ld: it has exited, or the id is wrong; "
+             "list Python processes with `pgrep -a python`",
+             (long)pid);
     assert_string_equal(why, expected);
     assert_int_equal(plumb__target_open(0, &t, why, sizeof why),
                      PLUMB_EINVAL);

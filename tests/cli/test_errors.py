@@ -112,7 +112,9 @@ def test_profile_a_pid_that_is_gone(plumb):
     gone = sleeper("true")
     gone.wait()
     proc = plumb.run("profile", "-p", str(gone.pid), timeout=30, check=1)
-    assert f"no process with pid {gone.pid}" in proc.stderr, proc.stderr
+    assert f"no process with pid {gone.pid}: it has exited" in proc.stderr, \
+        proc.stderr
+    assert "pgrep -a python" in proc.stderr
     assert_nothing_stored(plumb)
 
 

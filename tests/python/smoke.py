@@ -24,8 +24,14 @@ def main():
     assert c.verdict == "slower", c
     fit = plumb.complexity(work, sizes=[1000, 10000, 100000], samples=3)
     assert fit.order in plumb._core.ORDERS
+    timed = plumb.timed(name="smoke.work")(work)
+    assert [timed(10) for _ in range(100)] == [45] * 100
+    with plumb.timer("smoke.work"):
+        work(10)
+    st = plumb.stats(timed)
+    assert st.count == 101 and 0 < st.min <= st.p50 <= st.max, st
     print(f"plumb {plumb.__version__} on Python {sys.version.split()[0]}: "
-          f"{r!r}; {c!r}; {fit!r}")
+          f"{r!r}; {c!r}; {fit!r}; {st!r}")
 
 
 if __name__ == "__main__":
