@@ -756,6 +756,9 @@ typedef struct {
                                   exits or *cancel is set */
     int children;              /* also sample the Python processes the
                                   target starts, each labelled by pid */
+    uint64_t only_thread_id;   /* record only the thread with this id (its
+                                  pthread id, Python's
+                                  threading.get_ident()); 0: every one */
     const volatile sig_atomic_t *cancel;
 } plumb_profile_opts_t;
 
@@ -825,6 +828,45 @@ PLUMB_API int plumb_profile_launch(char *const *argv,
                                    plumb_profile_t **out, char *why,
                                    size_t why_size);
 PLUMB_API void plumb_profile_free(plumb_profile_t *p);
+/* Adds src to dst as if one session had taken both: stacks, samples,
+ * dropped and idle ticks, duration, threads (by label); the achieved rate
+ * is recomputed. dst keeps its header (pid, python, mode, rate asked).
+ * PLUMB_EINVAL for NULL or dst == src; PLUMB_ENOMEM (dst may then hold
+ * part of src's stacks). */
+PLUMB_API int plumb_profile_merge(plumb_profile_t *dst,
+                                  const plumb_profile_t *src);
+/* A copy of p in *out, which the caller frees with plumb_profile_free.
+ * PLUMB_EINVAL, PLUMB_ENOMEM. */
+PLUMB_API int plumb_profile_copy(const plumb_profile_t *p,
+                                 plumb_profile_t **out);
+
+/* A profile being taken on a thread of its own, between
+ * plumb_profile_start and plumb_profile_stop. */
+typedef struct plumb_profiler plumb_profiler_t;
+
+/* Connects to the running CPython process pid, then samples it on a new
+ * thread of the calling process until plumb_profile_stop (or until
+ * opts->duration_s passes or the process exits). pid may be the calling
+ * process itself: the thread is not a Python thread, so the interpreter
+ * does not list it and it never appears in the profile; it takes no
+ * signal, and only it runs with a short timer slack. A
+ * process that cannot be profiled fails here, before any sampling, with
+ * the errors of plumb_profile_attach and a sentence in `why` (the calling
+ * process is not waited for: it is a CPython now or never). The caller
+ * ends *out with plumb_profile_stop. */
+PLUMB_API int plumb_profile_start(int pid, const plumb_profile_opts_t *opts,
+                                  plumb_profiler_t **out, char *why,
+                                  size_t why_size);
+/* Stops the thread, waits for it (at most one sample and 5 ms) and frees
+ * pr. The profile goes to *out, which the caller frees with
+ * plumb_profile_free; out may be NULL to discard it. Returns what stopped
+ * the sampling when it failed (PLUMB_ENOMEM, or PLUMB_ENOTFOUND when no
+ * CPython was read; `why` then says more). In a process forked from the
+ * one that started it there is no such thread: PLUMB_EINVAL, nothing is
+ * waited for and pr is left to the fork's copy of memory (it may have been
+ * copied mid-change, so it is not freed). NULL pr: PLUMB_EINVAL. */
+PLUMB_API int plumb_profile_stop(plumb_profiler_t *pr, plumb_profile_t **out,
+                                 char *why, size_t why_size);
 /* The terminal summary of a profile: what was sampled and how faithfully,
  * then the `top` functions and lines by self and total share. The caller
  * frees *out. */

@@ -2,7 +2,9 @@
  * find each interpreter, then at a steady rate read every thread's stack
  * and add it to the aggregated stacks. It paces itself, counts what it
  * could not read, follows the target's Python children when asked, and
- * never stops a target. Reading memory is target's business, decoding
+ * never stops a target. A session runs in the calling thread (attach,
+ * launch) or on a thread of its own (start, stop), which may sample the
+ * very process it runs in. Reading memory is target's business, decoding
  * CPython's structures unwind's, aggregating stack's. */
 #define _GNU_SOURCE
 #include "plumb.h"
@@ -13,9 +15,10 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <sched.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,8 +64,20 @@ typedef struct {
     size_t n_procs;
     int children;
     plumb__thread_stack_t *stacks;
+    const atomic_int *stop;      /* set by plumb_profile_stop; or NULL */
     char why[512];               /* the last finder's sentence */
 } session_t;
+
+/* A session sampling on a thread of its own (plumb_profile_start). */
+struct plumb_profiler {
+    session_t s;
+    plumb_profile_opts_t opts;
+    plumb_profile_t *p;
+    pthread_t thread;
+    pid_t owner;                 /* the process the thread runs in */
+    atomic_int stop;
+    int err;                     /* the sampling loop's, once joined */
+};
 
 void plumb_profile_opts_init(plumb_profile_opts_t *opts)
 {
@@ -277,6 +292,8 @@ static int sample_proc(session_t *s, proc_t *pr, const plumb_profile_opts_t *o,
         /* a thread state CPython has made but not started yet */
         if (t->thread_id == 0 && t->native_id <= 0 && t->n_frames == 0)
             continue;
+        if (o->only_thread_id && t->thread_id != o->only_thread_id)
+            continue;
         char label[64];
         thread_label(s, pr, t, label, sizeof label);
         plumb_profile_thread_t *entry = note_thread(p, label);
@@ -370,35 +387,89 @@ static int root_gone(session_t *s, plumb_profile_t *p, pid_t child)
  * asks for 1 us while it samples and gives the old slack back after. */
 #define SAMPLER_SLACK_NS 1000
 
-/* While it samples, the thread runs as SCHED_BATCH: its wake-ups then never
- * preempt the thread that has the CPU. On a machine with a CPU to spare
- * nothing changes; on a busy one the target is not interrupted thousands
- * of times a second (the sampler runs at its next turn, and the rate it
- * achieves says so). */
+/* The sampling thread keeps the normal policy on purpose. As SCHED_BATCH
+ * (tried) its wake-ups never preempt, so on a busy machine it is starved
+ * exactly while the target computes and runs on time while the target
+ * sleeps: wall mode then reported 42-44% asleep for a program asleep half
+ * the time (cli test half_sleep.py, 3 busy loops on 2 CPUs), against
+ * 49% as a normal thread. A sample must not depend on what the target is
+ * doing, so only the timer slack is changed. */
 typedef struct {
     int slack;
-    int policy;
-    struct sched_param param;
 } sampler_mode_t;
 
 static void sampler_mode_enter(sampler_mode_t *saved)
 {
-    struct sched_param batch = {0};
     saved->slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
-    saved->policy = sched_getscheduler(0);
-    if (sched_getparam(0, &saved->param) != 0)
-        saved->policy = -1;
     prctl(PR_SET_TIMERSLACK, SAMPLER_SLACK_NS, 0, 0, 0);
-    if (saved->policy == SCHED_OTHER)
-        sched_setscheduler(0, SCHED_BATCH, &batch);
 }
 
 static void sampler_mode_leave(const sampler_mode_t *saved)
 {
     if (saved->slack > 0)
         prctl(PR_SET_TIMERSLACK, (unsigned long)saved->slack, 0, 0, 0);
-    if (saved->policy == SCHED_OTHER)
-        sched_setscheduler(0, saved->policy, &saved->param);
+}
+
+int plumb_profile_merge(plumb_profile_t *dst, const plumb_profile_t *src)
+{
+    if (!dst || !src || dst == src)
+        return PLUMB_EINVAL;
+    int err = plumb_stack_merge(dst->stacks, src->stacks);
+    if (err)
+        return err;
+    for (size_t i = 0; i < src->n_threads; i++) {
+        const plumb_profile_thread_t *t = &src->threads[i];
+        plumb_profile_thread_t *mine = note_thread(dst, t->label);
+        if (!mine)
+            continue; /* the list is full: counted in threads_seen */
+        mine->stacks += t->stacks;
+        mine->gil_ticks += t->gil_ticks;
+        mine->gil_known |= t->gil_known;
+    }
+    /* threads src met beyond its list are not known by label */
+    dst->threads_seen += src->threads_seen - src->n_threads;
+    dst->samples += src->samples;
+    dst->dropped += src->dropped;
+    dst->thread_samples += src->thread_samples;
+    dst->idle += src->idle;
+    dst->duration_ns += src->duration_ns;
+    if (src->processes > dst->processes)
+        dst->processes = src->processes;
+    dst->achieved_hz = dst->duration_ns > 0 ? (double)dst->samples * 1e9 /
+                                                  (double)dst->duration_ns
+                                            : 0;
+    return 0;
+}
+
+int plumb_profile_copy(const plumb_profile_t *p, plumb_profile_t **out)
+{
+    if (!p || !out)
+        return PLUMB_EINVAL;
+    *out = NULL;
+    plumb_profile_t *c = calloc(1, sizeof *c);
+    if (!c || plumb_stack_new(&c->stacks) != 0 ||
+        !(c->threads = calloc(MAX_LISTED_THREADS, sizeof *c->threads))) {
+        plumb_profile_free(c);
+        return PLUMB_ENOMEM;
+    }
+    c->pid = p->pid;
+    memcpy(c->python, p->python, sizeof c->python);
+    c->mode = p->mode;
+    c->rate_hz = p->rate_hz;
+    c->exit_status = p->exit_status;
+    c->exit_signal = p->exit_signal;
+    int err = plumb_profile_merge(c, p);
+    if (err) {
+        plumb_profile_free(c);
+        return err;
+    }
+    *out = c;
+    return 0;
+}
+
+static int stopping(const session_t *s, const plumb_profile_opts_t *o)
+{
+    return (o->cancel && *o->cancel) || (s->stop && atomic_load(s->stop));
 }
 
 static int run_loop(session_t *s, const plumb_profile_opts_t *o,
@@ -412,7 +483,7 @@ static int run_loop(session_t *s, const plumb_profile_opts_t *o,
     int err = 0;
     for (;;) {
         int64_t now = plumb_clock_now_ns();
-        if (o->cancel && *o->cancel)
+        if (stopping(s, o))
             break;
         if (o->duration_s > 0 && now - start >= (int64_t)(o->duration_s * 1e9))
             break;
@@ -436,17 +507,83 @@ static int run_loop(session_t *s, const plumb_profile_opts_t *o,
         now = plumb_clock_now_ns();
         if (next < now)
             next = now; /* behind: skip the missed ticks, do not burst */
-        struct timespec ts = {(time_t)(next / 1000000000),
-                              (long)(next % 1000000000)};
-        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
-                   EINTR &&
-               !(o->cancel && *o->cancel))
-            ;
+        /* A stop comes without a signal to cut the sleep short: at a low
+         * rate it is looked at every POLL_NS. */
+        while (!stopping(s, o) && (now = plumb_clock_now_ns()) < next) {
+            int64_t until = next - now > POLL_NS ? now + POLL_NS : next;
+            struct timespec ts = {(time_t)(until / 1000000000),
+                                  (long)(until % 1000000000)};
+            clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+        }
     }
     p->duration_ns = plumb_clock_now_ns() - start;
     if (p->duration_ns > 0)
         p->achieved_hz = (double)p->samples * 1e9 / (double)p->duration_ns;
     sampler_mode_leave(&saved);
+    return err;
+}
+
+/* Makes the profile and connects to pid, waiting up to wait_ns for it to
+ * become a CPython that can be read; s->why says why not. On success the
+ * caller owns *out; s is closed by the caller either way. */
+static int session_open(session_t *s, int pid, pid_t child,
+                        const plumb_profile_opts_t *opts, int64_t wait_ns,
+                        plumb_profile_t **out)
+{
+    plumb_profile_t *p = NULL;
+    int err;
+    *out = NULL;
+    if (opts->rate_hz <= 0 || opts->rate_hz > 1e6)
+        return PLUMB_EINVAL;
+    s->children = opts->children;
+    if (!(p = calloc(1, sizeof *p)) || plumb_stack_new(&p->stacks) != 0 ||
+        !(p->threads = calloc(MAX_LISTED_THREADS, sizeof *p->threads)) ||
+        !(s->stacks = calloc(MAX_THREADS, sizeof *s->stacks))) {
+        err = PLUMB_ENOMEM;
+        goto out;
+    }
+    p->pid = pid;
+    p->mode = opts->mode;
+    p->rate_hz = opts->rate_hz;
+    p->exit_status = -1;
+    add_proc(s, pid, wait_ns);
+    /* with children the root may be a launcher that never runs Python:
+     * one try, and the sampling loop keeps trying it with the children */
+    err = s->children ? try_connect(s, &s->procs[0])
+                      : connect_root(s, child, p);
+    if (!err) {
+        const plumb__python_t *py = &s->procs[0].python;
+        p->processes = 1;
+        if (py->micro >= 0)
+            snprintf(p->python, sizeof p->python, "CPython %d.%d.%d",
+                     py->major, py->minor, py->micro);
+        else /* before 3.11 the micro version may not be readable */
+            snprintf(p->python, sizeof p->python, "CPython %d.%d", py->major,
+                     py->minor);
+    } else if (s->children && err == PLUMB_ENOTFOUND) {
+        err = 0; /* still PENDING: scan() retries it until it gives up */
+    }
+out:
+    if (err) {
+        plumb_profile_free(p);
+        return err;
+    }
+    *out = p;
+    return 0;
+}
+
+/* Samples until the loop ends, then says whether any CPython was read. */
+static int session_run(session_t *s, const plumb_profile_opts_t *opts,
+                       plumb_profile_t *p, pid_t child)
+{
+    int err = run_loop(s, opts, p, child);
+    if (!err && p->processes == 0) {
+        snprintf(s->why + strlen(s->why), sizeof s->why - strlen(s->why),
+                 "%sno CPython process was found among process %d and its "
+                 "children",
+                 s->why[0] ? "; " : "", p->pid);
+        err = PLUMB_ENOTFOUND;
+    }
     return err;
 }
 
@@ -462,49 +599,15 @@ static int profile(int pid, pid_t child, const plumb_profile_opts_t *opts,
         plumb_profile_opts_init(&defaults);
         opts = &defaults;
     }
-    if (!out || opts->rate_hz <= 0 || opts->rate_hz > 1e6)
+    if (!out)
         return PLUMB_EINVAL;
     *out = NULL;
-    why[0] = '\0';
-    s.children = opts->children;
-    if (!(p = calloc(1, sizeof *p)) || plumb_stack_new(&p->stacks) != 0 ||
-        !(p->threads = calloc(MAX_LISTED_THREADS, sizeof *p->threads)) ||
-        !(s.stacks = calloc(MAX_THREADS, sizeof *s.stacks))) {
-        err = PLUMB_ENOMEM;
-        goto out;
-    }
-    p->pid = pid;
-    p->mode = opts->mode;
-    p->rate_hz = opts->rate_hz;
-    p->exit_status = -1;
-    add_proc(&s, pid, child > 0 ? LAUNCH_WAIT_NS : START_WAIT_NS);
-    /* with children the root may be a launcher that never runs Python:
-     * one try, and the sampling loop keeps trying it with the children */
-    err = s.children ? try_connect(&s, &s.procs[0])
-                     : connect_root(&s, child, p);
-    if (!err) {
-        const plumb__python_t *py = &s.procs[0].python;
-        p->processes = 1;
-        if (py->micro >= 0)
-            snprintf(p->python, sizeof p->python, "CPython %d.%d.%d",
-                     py->major, py->minor, py->micro);
-        else /* before 3.11 the micro version may not be readable */
-            snprintf(p->python, sizeof p->python, "CPython %d.%d", py->major,
-                     py->minor);
-    } else if (s.children && err == PLUMB_ENOTFOUND) {
-        err = 0; /* still PENDING: scan() retries it until it gives up */
-    }
-    if (err)
-        goto out;
-    err = run_loop(&s, opts, p, child);
-    if (!err && p->processes == 0) {
-        snprintf(s.why + strlen(s.why), sizeof s.why - strlen(s.why),
-                 "%sno CPython process was found among process %d and its "
-                 "children",
-                 s.why[0] ? "; " : "", pid);
-        err = PLUMB_ENOTFOUND;
-    }
-out:
+    if (why_size)
+        why[0] = '\0';
+    err = session_open(&s, pid, child, opts,
+                       child > 0 ? LAUNCH_WAIT_NS : START_WAIT_NS, &p);
+    if (!err)
+        err = session_run(&s, opts, p, child);
     if (err && why_size)
         snprintf(why, why_size, "%s", s.why);
     session_close(&s);
@@ -555,4 +658,103 @@ int plumb_profile_launch(char *const *argv, const plumb_profile_opts_t *opts,
         waitpid(child, &status, 0) == child)
         note_exit(*out, status);
     return 0;
+}
+
+static void *profiler_main(void *arg)
+{
+    plumb_profiler_t *pr = arg;
+    pr->err = session_run(&pr->s, &pr->opts, pr->p, -1);
+    return NULL;
+}
+
+static void profiler_free(plumb_profiler_t *pr)
+{
+    session_close(&pr->s);
+    plumb_profile_free(pr->p);
+    free(pr);
+}
+
+int plumb_profile_start(int pid, const plumb_profile_opts_t *opts,
+                        plumb_profiler_t **out, char *why, size_t why_size)
+{
+    plumb_profiler_t *pr = NULL;
+    sigset_t all, was;
+    int err;
+    if (why_size)
+        why[0] = '\0';
+    if (!out || pid <= 0)
+        return PLUMB_EINVAL;
+    *out = NULL;
+    if (!(pr = calloc(1, sizeof *pr)))
+        return PLUMB_ENOMEM;
+    if (opts)
+        pr->opts = *opts;
+    else
+        plumb_profile_opts_init(&pr->opts);
+    pr->owner = getpid();
+    atomic_init(&pr->stop, 0);
+    pr->s.stop = &pr->stop;
+    /* The calling process is a CPython now or never: no wait for it. */
+    err = session_open(&pr->s, pid, -1, &pr->opts,
+                       pid == pr->owner ? 0 : START_WAIT_NS, &pr->p);
+    if (err) {
+        if (why_size)
+            snprintf(why, why_size, "%s", pr->s.why);
+        goto out;
+    }
+    /* The sampler thread takes no signal: they are the program's (Ctrl-C
+     * must reach a Python program's main thread, not cut a sleep here). */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &was);
+    int rc = pthread_create(&pr->thread, NULL, profiler_main, pr);
+    pthread_sigmask(SIG_SETMASK, &was, NULL);
+    if (rc != 0) {
+        err = rc == EAGAIN ? PLUMB_EUNSUPPORTED : PLUMB_ENOMEM;
+        if (why_size)
+            snprintf(why, why_size, "cannot start the sampling thread: %s",
+                     strerror(rc));
+        goto out;
+    }
+    /* a name that says what it is in top -H and /proc/PID/task */
+    pthread_setname_np(pr->thread, "plumb-sampler");
+out:
+    if (err) {
+        profiler_free(pr);
+        return err;
+    }
+    *out = pr;
+    return 0;
+}
+
+int plumb_profile_stop(plumb_profiler_t *pr, plumb_profile_t **out,
+                       char *why, size_t why_size)
+{
+    if (why_size)
+        why[0] = '\0';
+    if (out)
+        *out = NULL;
+    if (!pr)
+        return PLUMB_EINVAL;
+    if (pr->owner != getpid()) {
+        /* A fork's copy: the thread stayed in the parent, and its state
+         * may have been copied half-changed, so nothing here is freed. */
+        if (why_size)
+            snprintf(why, why_size,
+                     "this profile samples process %d from a thread of "
+                     "that process; process %d is a fork of it and has no "
+                     "sampling thread",
+                     (int)pr->owner, (int)getpid());
+        return PLUMB_EINVAL;
+    }
+    atomic_store(&pr->stop, 1);
+    pthread_join(pr->thread, NULL);
+    int err = pr->err;
+    if (err && why_size)
+        snprintf(why, why_size, "%s", pr->s.why);
+    if (!err && out) {
+        *out = pr->p;
+        pr->p = NULL;
+    }
+    profiler_free(pr);
+    return err;
 }

@@ -5,11 +5,15 @@
     plumb.complexity(fn, sizes=[...], make_input=f)  -> Fit
     @plumb.timed / with plumb.timer("name")          per-call statistics
     plumb.stats()                                    -> StatsTable
+    with plumb.profile() as p: ...                   -> Profile (print(p))
 
 The timing loops, the statistics and the wording of the figures come from
 libplumb, the C library under the `plumb` command-line tool, through the
 extension plumb._core: a comparison here reaches its verdict with the same
-code as `plumb bench`. `python -m plumb ...` runs that tool.
+code as `plumb bench`, and plumb.profile samples this process with the
+sampler of `plumb profile` (on a thread of its own that the profile never
+shows), printing its summary and writing its formats (collapsed stacks,
+speedscope, JSON). `python -m plumb ...` runs that tool.
 
 bench and compare keep their results in the tool's store when asked
 (store=True or a path), for `plumb runs`, `plumb show` and `plumb compare`;
@@ -23,6 +27,7 @@ from ._core import VERSION as __version__
 from ._measure import DEFAULT_SEED, CallError
 from ._store import StoreError
 from ._timing import StatsTable, TimerStats, stats, timed, timer
+from ._profile import Profile, ProfileError, ProfileThread, profile
 
 __all__ = [
     "CallError",
@@ -32,6 +37,9 @@ __all__ = [
     "DEFAULT_SEED",
     "Fit",
     "Fits",
+    "Profile",
+    "ProfileError",
+    "ProfileThread",
     "Result",
     "StatsTable",
     "StoreError",
@@ -39,6 +47,7 @@ __all__ = [
     "bench",
     "compare",
     "complexity",
+    "profile",
     "stats",
     "timed",
     "timer",

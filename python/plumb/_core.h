@@ -8,6 +8,9 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
+
+#include "plumb.h"
 
 /* _store.c: store_path, store_open, store_save, store_load, store_find
  * and StoreError. */
@@ -15,5 +18,19 @@ int plumb_py_add_store(PyObject *m);
 
 /* _timer.c: Stats, Timed, Timing, now_ns (plumb.timed, plumb.timer) */
 int plumb_py_add_timer(PyObject *m);
+/* plumb.profile's sampler and finished profiles (_profiler.c). */
+int plumb_py_add_profiler(PyObject *m);
+/* A ProfileData that owns p (freed here on failure). */
+PyObject *plumb_py_profile_data(plumb_profile_t *p);
+
+/* _watch.c: the watchdog that profiles calls slower than a threshold
+ * while they run. begin claims a slot for the calling thread's call, or
+ * -1 (nested in a watched call of the same thread, or every slot taken);
+ * end gives the slot back with the profile of the part of the call past
+ * its deadline, or NULL (it ended before, or could not be profiled).
+ * Both are called with the GIL held; end releases it while it waits for
+ * the sampler. */
+int plumb_py_watch_begin(int64_t start_ns, int64_t threshold_ns);
+plumb_profile_t *plumb_py_watch_end(int slot);
 
 #endif /* PLUMB_PY_CORE_H */

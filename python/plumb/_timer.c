@@ -3,7 +3,9 @@
  * quantiles within 0.8%); a Timed wraps a callable and records every call
  * into its Stats through vectorcall, so that what a call costs on top of
  * the callable is two clock readings and a histogram increment; a Timing
- * is one `with` block. The registry of names, the wording and the async
+ * is one `with` block. A Timed with a threshold has its slow calls
+ * profiled by the watchdog (_watch.c) and adds their profiles up in the
+ * Stats. The registry of names, the wording and the async
  * wrapper are the Python side's (_timing.py). Everything here runs with
  * the GIL held, which is what serialises the recording.
  */
@@ -21,6 +23,9 @@ typedef struct {
     PyObject *name;
     plumb_histogram_t *histogram;
     uint64_t errors;
+    int64_t slower_than_ns; /* the last watched function's threshold; 0 */
+    uint64_t slow_calls;    /* calls that took slower_than_ns or more */
+    plumb_profile_t *slow;  /* their profiles, added up; NULL: none yet */
 } stats_t;
 
 static PyTypeObject stats_type;
@@ -29,6 +34,7 @@ static void stats_dealloc(stats_t *self)
 {
     Py_XDECREF(self->name);
     plumb_histogram_free(self->histogram);
+    plumb_profile_free(self->slow);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -58,6 +64,17 @@ static inline void stats_record(stats_t *s, int64_t ns, int failed)
         s->errors++;
 }
 
+/* Adds one slow call's profile (taken over) to the name's. */
+static void stats_add_slow(stats_t *s, plumb_profile_t *p)
+{
+    if (!s->slow) {
+        s->slow = p;
+        return;
+    }
+    plumb_profile_merge(s->slow, p); /* out of memory: what fitted */
+    plumb_profile_free(p);
+}
+
 PyDoc_STRVAR(stats_record_doc,
 "record(ns, failed=False)\n\n"
 "Adds one duration in nanoseconds (failed: the call raised).");
@@ -76,9 +93,26 @@ static PyObject *stats_record_py(stats_t *self, PyObject *args, PyObject *kw)
 
 PyDoc_STRVAR(stats_snapshot_doc,
 "snapshot(quantiles=(0.5, 0.9, 0.99), reset=False) -> dict\n\n"
-"count, errors, sum_ns, min_ns, max_ns, mean_ns (None when empty) and\n"
-"quantiles_ns (one per q, None when empty); with reset, the durations are\n"
-"forgotten in the same step, so no call falls between reading and reset.");
+"count, errors, sum_ns, min_ns, max_ns, mean_ns (None when empty),\n"
+"quantiles_ns (one per q, None when empty), slower_than_ns (0 when no\n"
+"function of this name is watched) and slow_calls; with reset, the\n"
+"durations and slow calls' profiles are forgotten in the same step, so no\n"
+"call falls between reading and reset.");
+
+PyDoc_STRVAR(stats_slow_profile_doc,
+"slow_profile() -> ProfileData or None\n\n"
+"A copy of the added-up profiles of the slow calls (the part of each past\n"
+"the threshold), or None when none was profiled.");
+
+static PyObject *stats_slow_profile(stats_t *self, PyObject *unused)
+{
+    plumb_profile_t *copy = NULL;
+    if (!self->slow)
+        Py_RETURN_NONE;
+    if (plumb_profile_copy(self->slow, &copy) != 0)
+        return PyErr_NoMemory();
+    return plumb_py_profile_data(copy);
+}
 
 static PyObject *stats_snapshot(stats_t *self, PyObject *args, PyObject *kw)
 {
@@ -120,16 +154,21 @@ static PyObject *stats_snapshot(stats_t *self, PyObject *args, PyObject *kw)
     }
     plumb_histogram_totals(self->histogram, &t);
     result = Py_BuildValue(
-        "{s:O,s:K,s:K,s:L,s:L,s:L,s:N,s:O}", "name", self->name, "count",
-        (unsigned long long)t.count, "errors",
+        "{s:O,s:K,s:K,s:L,s:L,s:L,s:N,s:O,s:L,s:K}", "name", self->name,
+        "count", (unsigned long long)t.count, "errors",
         (unsigned long long)self->errors, "sum_ns", (long long)t.sum_ns,
         "min_ns", (long long)t.min_ns, "max_ns", (long long)t.max_ns,
         "mean_ns",
         t.count ? PyFloat_FromDouble(t.mean_ns) : Py_NewRef(Py_None),
-        "quantiles_ns", values);
+        "quantiles_ns", values, "slower_than_ns",
+        (long long)self->slower_than_ns, "slow_calls",
+        (unsigned long long)self->slow_calls);
     if (result && reset) {
         plumb_histogram_reset(self->histogram);
         self->errors = 0;
+        self->slow_calls = 0;
+        plumb_profile_free(self->slow);
+        self->slow = NULL;
     }
 out:
     Py_XDECREF(values);
@@ -150,6 +189,8 @@ static PyMethodDef stats_methods[] = {
      METH_VARARGS | METH_KEYWORDS, stats_record_doc},
     {"snapshot", (PyCFunction)(void (*)(void))stats_snapshot,
      METH_VARARGS | METH_KEYWORDS, stats_snapshot_doc},
+    {"slow_profile", (PyCFunction)stats_slow_profile, METH_NOARGS,
+     stats_slow_profile_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -179,17 +220,40 @@ typedef struct {
     PyObject_HEAD
     PyObject *fn;
     stats_t *stats;
+    int64_t slower_than_ns; /* > 0: profile calls that take this long */
     PyObject *dict; /* __name__, __doc__, __wrapped__ ... (update_wrapper) */
     vectorcallfunc vectorcall;
 } timed_t;
 
 static PyTypeObject timed_type;
 
+/* A call watched for slowness (_watch.c): sampled on its own thread past
+ * its deadline, its profile added to the name's. */
+static PyObject *watched_call(timed_t *self, int64_t start,
+                              PyObject *const *args, size_t nargsf,
+                              PyObject *kwnames)
+{
+    int slot = plumb_py_watch_begin(start, self->slower_than_ns);
+    PyObject *result = PyObject_Vectorcall(self->fn, args, nargsf, kwnames);
+    int64_t took = plumb_clock_now_ns() - start;
+    stats_record(self->stats, took, result == NULL);
+    if (took >= self->slower_than_ns)
+        self->stats->slow_calls++;
+    if (slot >= 0) {
+        plumb_profile_t *p = plumb_py_watch_end(slot);
+        if (p)
+            stats_add_slow(self->stats, p);
+    }
+    return result;
+}
+
 static PyObject *timed_call(PyObject *callable, PyObject *const *args,
                             size_t nargsf, PyObject *kwnames)
 {
     timed_t *self = (timed_t *)callable;
     int64_t start = plumb_clock_now_ns();
+    if (self->slower_than_ns > 0)
+        return watched_call(self, start, args, nargsf, kwnames);
     PyObject *result = PyObject_Vectorcall(self->fn, args, nargsf, kwnames);
     stats_record(self->stats, plumb_clock_now_ns() - start, result == NULL);
     return result;
@@ -197,13 +261,18 @@ static PyObject *timed_call(PyObject *callable, PyObject *const *args,
 
 static PyObject *timed_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
-    static char *names[] = {"fn", "stats", NULL};
+    static char *names[] = {"fn", "stats", "slower_than_ns", NULL};
     PyObject *fn, *stats;
+    long long slower_than_ns = 0;
     timed_t *self;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO!", names, &fn, &stats_type,
-                                     &stats))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO!|L", names, &fn,
+                                     &stats_type, &stats, &slower_than_ns))
         return NULL;
+    if (slower_than_ns < 0) {
+        PyErr_SetString(PyExc_ValueError, "slower_than_ns must be >= 0");
+        return NULL;
+    }
     if (!PyCallable_Check(fn)) {
         PyErr_Format(PyExc_TypeError, "timed: %R is not callable", fn);
         return NULL;
@@ -212,6 +281,9 @@ static PyObject *timed_new(PyTypeObject *type, PyObject *args, PyObject *kw)
         return NULL;
     self->fn = Py_NewRef(fn);
     self->stats = (stats_t *)Py_NewRef(stats);
+    self->slower_than_ns = slower_than_ns;
+    if (slower_than_ns > 0)
+        self->stats->slower_than_ns = slower_than_ns;
     self->vectorcall = timed_call;
     return (PyObject *)self;
 }

@@ -30,26 +30,71 @@ def _name_of(fn: Callable[..., Any]) -> str:
     return f"{module}.{qualname}" if module else qualname
 
 
+_UNITS = {"ns": 1, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": 1e9}
+
+
+def _duration_ns(api: str, value: Any) -> int:
+    """Seconds (a number) or a string with a unit ("50ms", "1.5 s",
+    "200us") as whole nanoseconds, at least 1."""
+    text = value
+    if isinstance(value, bool):
+        text = None
+    elif isinstance(value, (int, float)):
+        ns = float(value) * 1e9
+    elif isinstance(value, str):
+        number = value.strip().rstrip("sunµm").strip()
+        unit = value.strip()[len(value.strip().rstrip("sunµm")):].strip()
+        try:
+            ns = float(number) * _UNITS[unit]
+        except (ValueError, KeyError):
+            text = None
+    else:
+        text = None
+    if text is None or not (ns >= 1 and ns < 2 ** 62):
+        raise ValueError(f"{api}: profile_slower_than is a duration: "
+                         f"seconds as a number (0.05) or a string with a "
+                         f"unit ('50ms', '1.5s', '200us'), above 0; got "
+                         f"{value!r}")
+    return int(ns)
+
+
 @overload
 def timed(fn: F, /) -> F: ...
 @overload
-def timed(*, name: Optional[str] = None) -> Callable[[F], F]: ...
+def timed(*, name: Optional[str] = None,
+          profile_slower_than: Union[None, float, str] = None
+          ) -> Callable[[F], F]: ...
 
 
 def timed(fn: Optional[Callable[..., Any]] = None, /, *,
-          name: Optional[str] = None) -> Any:
+          name: Optional[str] = None,
+          profile_slower_than: Union[None, float, str] = None) -> Any:
     """Records the duration of every call of fn, under `name` (default
     "module.qualname"), readable with plumb.stats(). Use as @plumb.timed or
     @plumb.timed(name="..."). A call that raises is recorded too, and
     counted in `errors`. Calls that recurse are each recorded, inclusive of
     their callees. A coroutine function's calls are timed until the
-    coroutine finishes (awaiting included)."""
+    coroutine finishes (awaiting included).
+
+    profile_slower_than="50ms" (or seconds, 0.05) profiles the slow calls:
+    a watchdog thread samples a call's thread, in wall mode, once the call
+    has run that long, until it ends; calls that end in time are never
+    sampled. plumb.stats(fn).slow_profile adds up those profiles (of the
+    part of each call past the threshold) and slow_calls counts the calls
+    that took that long. A call inside another watched call of the same
+    thread is covered by the outer one's profile; at most 4 slow calls are
+    sampled at once (the rest are counted)."""
+    threshold_ns = 0
+    if profile_slower_than is not None:
+        threshold_ns = _duration_ns("plumb.timed", profile_slower_than)
     if fn is None:
-        return functools.partial(_timed, name=name)
-    return _timed(fn, name=name)
+        return functools.partial(_timed, name=name,
+                                 threshold_ns=threshold_ns)
+    return _timed(fn, name=name, threshold_ns=threshold_ns)
 
 
-def _timed(fn: Callable[..., Any], name: Optional[str]) -> Any:
+def _timed(fn: Callable[..., Any], name: Optional[str],
+           threshold_ns: int = 0) -> Any:
     if not callable(fn):
         raise TypeError(f"plumb.timed: {fn!r} is not callable; decorate a "
                         "function or method")
@@ -63,9 +108,15 @@ def _timed(fn: Callable[..., Any], name: Optional[str]) -> Any:
             "consumes it with `with plumb.timer(name):`")
     stats = _stats_for(name or _name_of(fn))
     if inspect.iscoroutinefunction(fn):
+        if threshold_ns:
+            raise TypeError(
+                f"plumb.timed: profile_slower_than samples the thread a "
+                f"call runs on, and {_name_of(fn)} is a coroutine function, "
+                f"whose awaits let other tasks run on that thread; profile "
+                f"the slow part with plumb.profile(mode='wall') instead")
         wrapper = _timed_coroutine(fn, stats)
     else:
-        wrapper = _core.Timed(fn, stats)
+        wrapper = _core.Timed(fn, stats, threshold_ns)
     return functools.update_wrapper(wrapper, fn)
 
 
@@ -108,9 +159,11 @@ class TimerStats:
     from the histogram (within 0.8%). None where there were no calls."""
 
     __slots__ = ("name", "count", "errors", "total", "mean", "min", "max",
-                 "p50", "p90", "p99")
+                 "p50", "p90", "p99", "slower_than", "slow_calls",
+                 "slow_profile")
 
-    def __init__(self, snapshot: Dict[str, Any]) -> None:
+    def __init__(self, snapshot: Dict[str, Any],
+                 slow_profile: Any = None) -> None:
         def s(ns: Optional[float]) -> Optional[float]:
             return None if ns is None else ns / 1e9
 
@@ -124,6 +177,13 @@ class TimerStats:
         self.max: Optional[float] = None if empty else s(snapshot["max_ns"])
         self.p50, self.p90, self.p99 = (s(v) for v in
                                         snapshot["quantiles_ns"])
+        # profile_slower_than: the threshold (s), the calls that took as
+        # long, and the Profile of their parts past it (None: none yet)
+        self.slower_than: Optional[float] = (
+            snapshot["slower_than_ns"] / 1e9 if snapshot["slower_than_ns"]
+            else None)
+        self.slow_calls: int = snapshot["slow_calls"]
+        self.slow_profile: Any = slow_profile
 
     def _ns(self, seconds: Optional[float]) -> Optional[float]:
         return None if seconds is None else seconds * 1e9
@@ -140,6 +200,12 @@ class TimerStats:
                      f"{_fmt(self._ns(self.max))}")
         if self.errors:
             text += f" ({self.errors} raised)"
+        if self.slower_than is not None:
+            text += (f"; {self.slow_calls} slower than "
+                     f"{_fmt(self.slower_than * 1e9)}")
+            if self.slow_profile is not None:
+                text += (f", profiled ({self.slow_profile.samples} samples:"
+                         f" .slow_profile)")
         return text
 
     __str__ = __repr__
@@ -194,8 +260,7 @@ def stats(what: Union[None, str, Callable[..., Any]] = None, /, *,
     @plumb.timed function, its TimerStats. reset=True forgets what was
     read, in the same step, so successive reads see disjoint intervals."""
     if what is None:
-        snaps = [TimerStats(s.snapshot(reset=reset))
-                 for s in list(_registry.values())]
+        snaps = [_read(s, reset) for s in list(_registry.values())]
         snaps.sort(key=lambda t: (-t.total, t.name))
         return StatsTable((t.name, t) for t in snaps)
     key = _key(what)
@@ -204,4 +269,11 @@ def stats(what: Union[None, str, Callable[..., Any]] = None, /, *,
         known = ", ".join(sorted(_registry)) or "none yet"
         raise KeyError(f"plumb.stats: no timer named {key!r} (known: "
                        f"{known})")
-    return TimerStats(found.snapshot(reset=reset))
+    return _read(found, reset)
+
+
+def _read(stats: _core.Stats, reset: bool) -> TimerStats:
+    from ._profile import Profile
+    data = stats.slow_profile()  # before a reset forgets it
+    return TimerStats(stats.snapshot(reset=reset),
+                      None if data is None else Profile._taken(data))

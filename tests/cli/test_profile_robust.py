@@ -282,12 +282,11 @@ def test_the_summary_and_the_store_name_the_signal(plumb, tmp_path):
     assert said in shown.stdout, shown.stdout
 
 
-def test_sampler_yields_the_cpu_to_the_program(plumb, tmp_path):
-    """While it samples, plumb runs as SCHED_BATCH, whose wake-ups never
-    preempt the running thread: on a busy machine the program is not
-    interrupted ten thousand times a second (the rate achieved drops and
-    the summary says why instead). Its timer slack is 1 us, so that on a
-    quiet machine the asked rate is kept."""
+def test_sampler_keeps_its_policy_and_a_short_timer_slack(plumb, tmp_path):
+    """While it samples, plumb's timer slack is 1 us, so that the asked rate
+    is kept; its scheduling policy stays the normal one (a SCHED_BATCH
+    sampler is starved while the program computes, which biases wall
+    mode toward sleeps)."""
     path = program(tmp_path, "sleepy.py", "time.sleep(3)\n")
     proc = plumb.popen("profile", "--no-store", "--", sys.executable, "-S",
                        path)
@@ -301,7 +300,7 @@ def test_sampler_yields_the_cpu_to_the_program(plumb, tmp_path):
                     policy = os.sched_getscheduler(proc.pid)
                     break
             time.sleep(0.05)
-        assert policy == os.SCHED_BATCH
+        assert policy == os.SCHED_OTHER
     finally:
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err

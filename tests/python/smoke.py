@@ -38,8 +38,14 @@ def main():
         back = plumb._core.store_load(db, stored.run_id)
         assert back["loops"] == stored.loops and len(back["loop_ns"]) == 3
         assert plumb._core.store_find(db, "work") == stored.run_id
+    with plumb.profile(rate=2000) as p:
+        for _ in range(200):
+            work(10000)
+    assert p.samples > 0 and p.python.startswith(
+        "CPython %d.%d." % sys.version_info[:2]), p
+    assert ";work (" in p.collapsed() and str(p).startswith("plumb profile")
     print(f"plumb {plumb.__version__} on Python {sys.version.split()[0]}: "
-          f"{r!r}; {c!r}; {fit!r}; {st!r}")
+          f"{r!r}; {c!r}; {fit!r}; {st!r}; {p!r}")
 
 
 if __name__ == "__main__":

@@ -218,3 +218,124 @@ def test_one_name_shared_by_functions_and_blocks():
     with plumb.timer(name):
         pass
     assert plumb.stats(name).count == 3
+
+
+def _wait(seconds):
+    time.sleep(seconds)
+
+
+def _spin(seconds):
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def _background_spin(stop):
+    while not stop.is_set():
+        sum(range(100))
+
+
+def test_slow_calls_are_profiled_past_the_threshold():
+    @plumb.timed(name="test_timing.slow", profile_slower_than="40ms")
+    def handler(slow):
+        if slow:
+            _wait(0.06)   # 20 ms of it past the threshold
+            _spin(0.06)   # all of it past the threshold
+        return slow
+
+    stop = threading.Event()
+    other = threading.Thread(target=_background_spin, args=(stop,))
+    other.start()
+    try:
+        for i in range(100):
+            handler(i % 20 == 0)
+    finally:
+        stop.set()
+        other.join()
+    st = plumb.stats("test_timing.slow")
+    assert st.count == 100
+    assert st.slow_calls == 5
+    assert st.slower_than == pytest.approx(0.04)
+    p = st.slow_profile
+    assert p is not None and p.mode == "wall" and p.samples > 0
+    text = p.collapsed()
+    counts = {}
+    for line in text.splitlines():
+        stack, _, n = line.rpartition(" ")
+        for fn in ("_wait", "_spin", "_background_spin"):
+            if f";{fn} (" in stack:
+                counts[fn] = counts.get(fn, 0) + int(n)
+    # only the slow calls' thread, and only past the threshold: about
+    # 20 ms waiting for 60 ms spinning in each
+    assert "_background_spin" not in counts
+    share = counts["_spin"] / (counts["_spin"] + counts["_wait"])
+    assert 0.6 < share < 0.9, (share, counts)
+    assert "5 slower than 40.00 ms, profiled" in repr(st)
+    assert plumb.stats("test_timing.slow", reset=True).slow_profile
+    assert plumb.stats("test_timing.slow").slow_profile is None
+
+
+def test_calls_in_time_are_never_profiled():
+    @plumb.timed(name="test_timing.fast", profile_slower_than=0.5)
+    def quick(n):
+        return sum(range(n))
+
+    for _ in range(1000):
+        quick(100)
+    st = plumb.stats("test_timing.fast")
+    assert st.count == 1000 and st.slow_calls == 0
+    assert st.slow_profile is None
+    assert "0 slower than 500.0 ms" in repr(st)
+
+
+def test_a_watched_call_inside_another_is_covered_by_it():
+    @plumb.timed(name="test_timing.nested", profile_slower_than="10ms")
+    def nested(depth):
+        if depth:
+            return nested(depth - 1)
+        _spin(0.03)
+
+    nested(3)
+    st = plumb.stats("test_timing.nested")
+    assert st.count == 4 and st.slow_calls == 4
+    p = st.slow_profile
+    assert p is not None
+    # one sampler (the outermost call's), so one thread's stacks
+    assert p.threads_seen == 1
+
+
+def test_a_fork_during_watched_calls_does_not_hang():
+    import os
+
+    @plumb.timed(name="test_timing.fork", profile_slower_than="10ms")
+    def slow():
+        _spin(0.03)
+
+    slow()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            slow()  # a new watchdog in the child
+            ok = plumb.stats("test_timing.fork").slow_calls == 2
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    slow()
+    assert plumb.stats("test_timing.fork").slow_calls == 2
+
+
+def test_profile_slower_than_errors():
+    for bad in ("fast", "0ms", 0, -1, "5 parsecs", True, [1]):
+        with pytest.raises(ValueError, match="profile_slower_than is a "
+                                             "duration"):
+            plumb.timed(profile_slower_than=bad)
+
+    async def coro():
+        pass
+
+    with pytest.raises(TypeError, match="coroutine function"):
+        plumb.timed(profile_slower_than="1s")(coro)
+    assert plumb.timed(profile_slower_than="1.5 s")
+    assert plumb.timed(profile_slower_than="200us")
+    assert plumb.timed(profile_slower_than="200µs")
