@@ -383,6 +383,11 @@ typedef struct {
     char *series_name;     /* the command as written, {params} unexpanded;
                               NULL: name (not stored) */
     double x;              /* scanned parameter's numeric value; NaN none */
+    uint64_t loops;        /* 0: a command, one execution per sample. >= 1:
+                              an in-process timing loop (plumb_loop_measure,
+                              plumb.bench): each sample times `loops` calls,
+                              its wall_ns is their total, and
+                              plumb_run_values gives per-call values */
     plumb_sample_t *samples;
     size_t n_samples, samples_cap;
 } plumb_run_t;
@@ -420,7 +425,9 @@ PLUMB_API int plumb_session_copy_run(plumb_session_t *s,
                                      const plumb_run_t *src,
                                      plumb_run_t **run);
 /* The available values of one metric over the run's samples, as doubles in
- * a new array the caller frees; *n may be 0 (and *values NULL). */
+ * a new array the caller frees; *n may be 0 (and *values NULL). For a loop
+ * run (loops >= 1) the values are per call: every metric but max RSS (a
+ * peak, not a sum) divided by loops. */
 PLUMB_API int plumb_run_values(const plumb_run_t *run, plumb_metric_t m,
                                double **values, size_t *n);
 /* Sets a string field (free()ing the old value); value may be NULL. */
@@ -581,12 +588,20 @@ PLUMB_API int plumb_store_save(plumb_store_t *st, plumb_session_t *s);
 PLUMB_API int plumb_store_load_run(plumb_store_t *st, int64_t run_id,
                                    plumb_session_t **out);
 
+/* The newest run named `name` (a command run or a loop run; profiles are
+ * not compared sample by sample and are left out), in session `session_id`
+ * or, when it is 0, in any session: its id in *run_id. PLUMB_ENOTFOUND when
+ * there is none. */
+PLUMB_API int plumb_store_find_run(plumb_store_t *st, const char *name,
+                                   int64_t session_id, int64_t *run_id);
+
 typedef struct {
     int64_t run_id, session_id;
     int64_t created_ns;
     char *name, *command;
     size_t n_samples;
-    double median_wall_ns; /* NaN when none (a profile) */
+    double median_wall_ns; /* NaN when none (a profile); per call for a
+                              loop run */
     int partial;
     int profile;           /* 1 for a profile run (n_samples: its ticks) */
 } plumb_run_info_t;
@@ -924,6 +939,16 @@ PLUMB_API void plumb_loop_opts_init(plumb_loop_opts_t *opts);
  * PLUMB_EINVAL for NULL or options out of range; PLUMB_ENOMEM. */
 PLUMB_API int plumb_loop_measure(const plumb_loop_opts_t *opts,
                                  plumb_loop_subject_t *subjects, size_t n);
+/* Appends a run of in-process measurements as plumb_loop_measure left
+ * them in `subject` (loops, and loop_ns, the time per call of each sample):
+ * run->loops is subject->loops, and each sample's wall_ns is the time of
+ * its loops calls, loop_ns * loops rounded to the ns the clock gave, the
+ * other metrics unavailable. PLUMB_EINVAL for NULL arguments, loops 0,
+ * samples without an array, or a negative or non-finite time. */
+PLUMB_API int plumb_session_add_loop_run(plumb_session_t *s, const char *name,
+                                         const char *command,
+                                         const plumb_loop_subject_t *subject,
+                                         plumb_run_t **run);
 /* The clock's granularity in ns: the median of the smallest non-zero steps
  * between consecutive readings. */
 PLUMB_API int64_t plumb_loop_clock_step_ns(void);

@@ -134,7 +134,9 @@ static int fit_series(const plumb_session_t *s, plumb_analysis_t *a)
                 if (w == PLUMB_UNAVAILABLE)
                     continue;
                 xs[count] = run->x;
-                ts[count++] = (double)w;
+                /* per call, as plumb_run_values gives it */
+                ts[count++] = run->loops > 1 ? (double)w / (double)run->loops
+                                             : (double)w;
             }
         }
         plumb_series_fit_t *f = &a->fits[a->n_fits];
@@ -253,7 +255,10 @@ static int warn_about_runs(const plumb_session_t *s, plumb_analysis_t *a)
         }
         if (s->overhead_ns > 0 &&
             w->median < SHORT_RUN_OVERHEADS * (double)s->overhead_ns) {
-            snprintf(detail, sizeof detail, "%.3f ms", w->median / 1e6);
+            if (run->loops)
+                snprintf(detail, sizeof detail, "%.1f ns", w->median);
+            else
+                snprintf(detail, sizeof detail, "%.3f ms", w->median / 1e6);
             list_run(&short_runs, run->name, detail);
         }
     }
@@ -273,7 +278,16 @@ static int warn_about_runs(const plumb_session_t *s, plumb_analysis_t *a)
                           "or a cold cache; try --warmup, or rerun on a "
                           "quiet machine",
                           outliers.names);
-    if (!err && short_runs.count)
+    if (!err && short_runs.count && s->runs[0].loops)
+        /* a session of plumb.bench: the harness is its timing loop */
+        err = add_warning(a,
+                          "calls shorter than %.0f times the harness's own "
+                          "cost (%.1f ns per call) in %s: the figure is "
+                          "mostly the timing loop; time a bigger piece of "
+                          "work per call",
+                          SHORT_RUN_OVERHEADS, (double)s->overhead_ns,
+                          short_runs.names);
+    else if (!err && short_runs.count)
         err = add_warning(a,
                           "runs shorter than %.0f times the harness's own "
                           "cost (%.3f ms per run) in %s: the timer cannot "

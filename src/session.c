@@ -1,6 +1,7 @@
 /* session.c: the data model of a measurement session: its runs and their
- * samples, held in growable arrays. It owns memory, not meaning: statistics
- * live in analysis, persistence in store. */
+ * samples, held in growable arrays, and what one sample covers (one
+ * execution of a command, or `loops` calls of an in-process loop). It owns
+ * memory, not statistics (analysis) or persistence (store). */
 #include "plumb.h"
 
 #include <math.h>
@@ -144,9 +145,46 @@ int plumb_session_copy_run(plumb_session_t *s, const plumb_run_t *src,
     if (err)
         return err; /* the partial copy stays, owned and freed by s */
     run->id = src->id;
+    run->loops = src->loops;
     run->shell = src->shell;
     run->shell_overhead_ns = src->shell_overhead_ns;
     run->x = src->x;
+    if (out)
+        *out = run;
+    return 0;
+}
+
+int plumb_session_add_loop_run(plumb_session_t *s, const char *name,
+                               const char *command,
+                               const plumb_loop_subject_t *subject,
+                               plumb_run_t **out)
+{
+    plumb_run_t *run;
+    if (!s || !name || !command || !subject || subject->loops == 0 ||
+        (subject->n_samples && !subject->loop_ns))
+        return PLUMB_EINVAL;
+    /* Checked first, so that a bad time adds no run at all. The total of a
+     * sample must fit the int64 ns it is stored as. */
+    for (size_t k = 0; k < subject->n_samples; k++) {
+        double total = subject->loop_ns[k] * (double)subject->loops;
+        if (!(total >= 0 && total < 9e18))
+            return PLUMB_EINVAL;
+    }
+    int err = plumb_session_add_run(s, name, command, &run);
+    if (err)
+        return err;
+    run->loops = subject->loops;
+    for (size_t k = 0; k < subject->n_samples && !err; k++) {
+        plumb_sample_t sample;
+        plumb_sample_init(&sample);
+        /* loop.c divided an integer count of ns by loops: multiplying back
+         * and rounding gives that count again. */
+        sample.metric[PLUMB_METRIC_WALL] =
+            llround(subject->loop_ns[k] * (double)subject->loops);
+        err = plumb_run_add_sample(run, &sample);
+    }
+    if (err)
+        return err; /* the partial run stays, owned and freed by s */
     if (out)
         *out = run;
     return 0;
@@ -162,11 +200,16 @@ int plumb_run_values(const plumb_run_t *run, plumb_metric_t m,
     double *v = malloc(run->n_samples * sizeof *v);
     if (!v)
         return PLUMB_ENOMEM;
+    /* A loop run's sample covers `loops` calls; a peak covers them all
+     * at once and stays as it is. */
+    double per = run->loops > 1 && m != PLUMB_METRIC_MAX_RSS
+                     ? (double)run->loops
+                     : 1.0;
     size_t count = 0;
     for (size_t i = 0; i < run->n_samples; i++) {
         int64_t x = run->samples[i].metric[m];
         if (x != PLUMB_UNAVAILABLE)
-            v[count++] = (double)x;
+            v[count++] = (double)x / per;
     }
     if (count == 0) {
         free(v);

@@ -1,9 +1,10 @@
 /* store.c: the SQLite store. It owns the store file: opening (and refusing
  * files that are not plumb's), the schema and its migrations, saving a
  * session (or a profile, as a session of one run) whole in one transaction,
- * loading one run or profile back and listing the history. It does not decide which file to use beyond the default path (the
- * CLI's --store does) and it does not interpret what it keeps: statistics
- * are analysis's business, rendering report's. */
+ * loading one run or profile back, finding the newest run of a name and
+ * listing the history. It does not decide which file to use beyond the
+ * default path (the CLI's --store does) and it does not interpret what it
+ * keeps: statistics are analysis's business, rendering report's. */
 #include "plumb.h"
 
 #include <assert.h>
@@ -147,6 +148,12 @@ static const char *const migrations[] = {
     "  count INTEGER NOT NULL"
     ");"
     "CREATE INDEX profile_stacks_by_run ON profile_stacks(run_id);",
+    /* v3: runs of an in-process timing loop (plumb.bench, the pytest
+     * fixture), of kind 'loop': the calls each of their samples times
+     * (wall_ns is the time of all of them); NULL for the other kinds. Runs
+     * are looked up by name to find a test's previous result. */
+    "ALTER TABLE runs ADD COLUMN loops INTEGER;"
+    "CREATE INDEX runs_by_name ON runs(name, id);",
 };
 
 #define STORE_SCHEMA_VERSION ((int)(sizeof migrations / sizeof *migrations))
@@ -629,6 +636,9 @@ static int bind_session(sqlite3_stmt *stmt, const plumb_session_t *s)
 static int bind_run(sqlite3_stmt *stmt, int64_t session_id, size_t idx,
                     const plumb_run_t *run, double median)
 {
+    /* A loop run is listed by its time per call, as it is reported. */
+    if (run->loops > 1)
+        median /= (double)run->loops;
     int rc = sqlite3_bind_int64(stmt, 1, session_id);
     rc |= sqlite3_bind_int64(stmt, 2, (int64_t)idx);
     rc |= bind_text(stmt, 3, run->name);
@@ -645,6 +655,9 @@ static int bind_run(sqlite3_stmt *stmt, int64_t session_id, size_t idx,
     rc |= sqlite3_bind_int64(stmt, 11, (int64_t)run->n_samples);
     rc |= isnan(median) ? sqlite3_bind_null(stmt, 12)
                         : sqlite3_bind_double(stmt, 12, median);
+    rc |= bind_text(stmt, 13, run->loops ? "loop" : "bench");
+    rc |= run->loops ? sqlite3_bind_int64(stmt, 14, (int64_t)run->loops)
+                     : sqlite3_bind_null(stmt, 14);
     return rc;
 }
 
@@ -718,8 +731,8 @@ int plumb_store_save(plumb_store_t *st, plumb_session_t *s)
         (err = prepare(st,
                        "INSERT INTO runs (session_id, idx, name, command, "
                        "python, shell, shell_overhead_ns, baseline, series, "
-                       "x, n_samples, median_wall_ns) VALUES (?, ?, ?, ?, "
-                       "?, ?, ?, ?, ?, ?, ?, ?)",
+                       "x, n_samples, median_wall_ns, kind, loops) VALUES "
+                       "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        &ins_run)) ||
         (err = prepare(st,
                        "INSERT INTO run_params (run_id, idx, name, value) "
@@ -860,6 +873,8 @@ static int load_session_row(sqlite3_stmt *q, plumb_session_t *s,
     r->x = sqlite3_column_type(q, 21) == SQLITE_NULL
                ? NAN
                : sqlite3_column_double(q, 21);
+    int64_t loops = sqlite3_column_int64(q, 22); /* NULL reads 0 */
+    r->loops = loops > 0 ? (uint64_t)loops : 0;
     /* Alone in its new session, the run has no baseline and is the first
      * of its own series; add_run set both. */
     return err;
@@ -891,7 +906,7 @@ int plumb_store_load_run(plumb_store_t *st, int64_t run_id,
                        "s.plumb_version, s.invocation, s.git_commit, "
                        "s.scan_param, s.counters, s.partial, s.seed, "
                        "s.overhead_ns, r.name, r.command, r.python, "
-                       "r.shell, r.shell_overhead_ns, r.x "
+                       "r.shell, r.shell_overhead_ns, r.x, r.loops "
                        "FROM runs r JOIN sessions s ON s.id = r.session_id "
                        "WHERE r.id = ?",
                        &q_run)) ||
@@ -974,6 +989,46 @@ out:
     if (in_transaction)
         rollback(st); /* nothing was written: ending a read is all it does */
     plumb_session_free(s);
+    return err;
+}
+
+int plumb_store_find_run(plumb_store_t *st, const char *name,
+                         int64_t session_id, int64_t *run_id)
+{
+    sqlite3_stmt *q = NULL;
+    int err = store_begin_call(st);
+    if (err)
+        return err;
+    if (!name || !run_id || session_id < 0)
+        return fail(st, PLUMB_EINVAL, "no run name to look for");
+    if ((err = prepare(st,
+                       "SELECT id FROM runs WHERE name = ?1 AND kind != "
+                       "'profile' AND (?2 = 0 OR session_id = ?2) "
+                       "ORDER BY id DESC LIMIT 1",
+                       &q)))
+        goto out;
+    int rc = bind_text(q, 1, name);
+    rc |= sqlite3_bind_int64(q, 2, session_id);
+    if (rc != SQLITE_OK) {
+        err = fail_sqlite(st, "cannot look for run %s", name);
+        goto out;
+    }
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        *run_id = sqlite3_column_int64(q, 0);
+    } else if (rc == SQLITE_DONE) {
+        if (session_id)
+            err = fail(st, PLUMB_ENOTFOUND, "%s holds no run named %s in "
+                       "session %lld", st->path, name,
+                       (long long)session_id);
+        else
+            err = fail(st, PLUMB_ENOTFOUND, "%s holds no run named %s",
+                       st->path, name);
+    } else {
+        err = fail_sqlite(st, "cannot look for run %s", name);
+    }
+out:
+    sqlite3_finalize(q);
     return err;
 }
 

@@ -14,12 +14,18 @@ code as `plumb bench`, and plumb.profile samples this process with the
 sampler of `plumb profile` (on a thread of its own that the profile never
 shows), printing its summary and writing its formats (collapsed stacks,
 speedscope, JSON). `python -m plumb ...` runs that tool.
+
+bench and compare keep their results in the tool's store when asked
+(store=True or a path), for `plumb runs`, `plumb show` and `plumb compare`;
+the pytest plugin (plumb.pytest_plugin, the `plumb_bench` fixture) stores
+every benchmarked test and compares it with its previous result.
 """
 from ._bench import Result, bench
 from ._compare import Comparison, Comparisons, compare
 from ._complexity import Crossover, Fit, Fits, complexity
 from ._core import VERSION as __version__
 from ._measure import DEFAULT_SEED, CallError
+from ._store import StoreError
 from ._timing import StatsTable, TimerStats, stats, timed, timer
 from ._profile import Profile, ProfileError, ProfileThread, profile
 
@@ -36,6 +42,7 @@ __all__ = [
     "ProfileThread",
     "Result",
     "StatsTable",
+    "StoreError",
     "TimerStats",
     "bench",
     "compare",

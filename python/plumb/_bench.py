@@ -3,7 +3,7 @@
 from samples that the C loop of plumb._core takes."""
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
-from . import _core
+from . import _core, _store
 from ._measure import (DEFAULT_SEED, check_callable, check_options, describe,
                        measure)
 
@@ -21,12 +21,17 @@ class Result:
     time of one sample divided by its `loops` calls). `overhead_ns` is the
     harness's own time per call (the same C loop calling a function that
     does nothing, with the same arguments); it is part of every figure, as
-    in timeit, and is not subtracted."""
+    in timeit, and is not subtracted.
+
+    A stored result (store=) knows where it went: `run_id` and
+    `session_id` in the store at `store` (`plumb show RUN_ID` prints it);
+    all three are None for a result that was not stored."""
 
     __slots__ = ("name", "loops", "samples_ns", "n", "median_ns",
                  "ci_low_ns", "ci_high_ns", "ci_level", "mean_ns",
                  "stddev_ns", "mad_ns", "min_ns", "max_ns", "p5_ns", "p95_ns",
-                 "outliers", "overhead_ns", "warnings")
+                 "outliers", "overhead_ns", "warnings", "run_id",
+                 "session_id", "store")
 
     def __init__(self, name: str, loops: int, samples_ns: Sequence[float],
                  overhead_ns: float) -> None:
@@ -48,6 +53,9 @@ class Result:
         self.p95_ns: float = s["p95"]
         self.outliers: int = s["outliers"]
         self.overhead_ns = overhead_ns
+        self.run_id: Optional[int] = None
+        self.session_id: Optional[int] = None
+        self.store: Optional[str] = None
         warnings = []
         if overhead_ns > OVERHEAD_SHARE * self.median_ns:
             warnings.append(
@@ -80,7 +88,8 @@ def bench(fn: Callable[..., Any], /, *args: Any,
           setup: Optional[Callable[[], Any]] = None, gc: bool = True,
           budget: float = 1.0, samples: int = 0, min_samples: int = 10,
           max_samples: int = 0, loops: int = 0, warmup: int = 1,
-          seed: int = DEFAULT_SEED, **kwargs: Any) -> Result:
+          seed: int = DEFAULT_SEED, store: Any = None,
+          **kwargs: Any) -> Result:
     """Times fn(*args, **kwargs) and returns its Result.
 
     The calls per sample (`loops`) are calibrated so that a sample lasts at
@@ -92,6 +101,13 @@ def bench(fn: Callable[..., Any], /, *args: Any,
     the garbage collector off while measuring. The option names are keyword
     only; a keyword argument of fn with one of these names goes through
     functools.partial.
+
+    store=True keeps the result in the plumb tool's store ($PLUMB_STORE,
+    else .plumb/plumb.db), store="PATH" in that file, as a run that
+    `plumb runs`, `plumb show` and `plumb compare` read; the Result's
+    run_id says which. None (the default) or False stores nothing. The
+    store is opened before measuring, so a bad one fails at once, with
+    StoreError.
     """
     api = "plumb.bench"
     check_callable(api, "fn", fn)
@@ -99,9 +115,16 @@ def bench(fn: Callable[..., Any], /, *args: Any,
         check_callable(api, "setup", setup)
     check_options(api, budget, samples, min_samples, max_samples, loops,
                   warmup, seed)
+    path = _store.resolve(api, store)
+    if path is not None:
+        _store.check(api, path)
     name = describe(fn)
     [m] = measure(api, [(fn, args, kwargs or None, setup)], [name],
                   budget=budget, samples=samples, min_samples=min_samples,
                   max_samples=max_samples, loops=loops, warmup=warmup,
                   seed=seed, gc=gc)
-    return Result(name, m["loops"], m["loop_ns"], m["overhead_ns"])
+    result = Result(name, m["loops"], m["loop_ns"], m["overhead_ns"])
+    if path is not None:
+        _store.save(api, path, [(result, _store.command_of(fn), -1)],
+                    seed=seed, overhead_ns=result.overhead_ns, result=result)
+    return result

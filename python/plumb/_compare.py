@@ -6,7 +6,7 @@ needs p < alpha, a CI excluding 1 and a change beyond min_effect."""
 import math
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from . import _core
+from . import _core, _store
 from ._bench import Result
 from ._measure import (DEFAULT_SEED, check_callable, check_options, describe,
                        measure)
@@ -112,7 +112,7 @@ def compare(baseline: Callable[..., Any], candidate: Callable[..., Any], /,
             max_samples: int = 0, loops: int = 0, warmup: int = 1,
             seed: int = DEFAULT_SEED, alpha: float = 0.05,
             min_effect: float = 0.01, level: float = 0.95,
-            resamples: int = 5000) -> Any:
+            resamples: int = 5000, store: Any = None) -> Any:
     """Measures baseline and each candidate called with *args and **kwargs,
     in seeded random rounds (each round samples every callable once, so
     drift hits them alike), and judges each candidate against the baseline.
@@ -122,6 +122,11 @@ def compare(baseline: Callable[..., Any], candidate: Callable[..., Any], /,
     min_effect (0.01 = 1%), level and resamples are `plumb bench`'s
     --alpha, --min-effect, the CI level and the bootstrap resamples; seed
     fixes the order of the rounds and the bootstrap.
+
+    store= is bench's: True or a path keeps every callable's Result as a
+    run of one stored session, each candidate with the baseline as its
+    baseline, so that `plumb compare BASELINE_RUN CANDIDATE_RUN` judges it
+    again; each Result's run_id says which run it is.
     """
     api = "plumb.compare"
     fns = [baseline, candidate, *candidates]
@@ -151,6 +156,10 @@ def compare(baseline: Callable[..., Any], candidate: Callable[..., Any], /,
         raise ValueError(f"{api}: resamples must be a whole number >= 1, "
                          f"got {resamples!r}")
 
+    path = _store.resolve(api, store)
+    if path is not None:
+        _store.check(api, path)
+
     names = unique_names(fns)
     measured = measure(api, [(fn, args, kwargs or None, setup) for fn in fns],
                        names, budget=budget, samples=samples,
@@ -165,6 +174,13 @@ def compare(baseline: Callable[..., Any], candidate: Callable[..., Any], /,
                           level=float(level), resamples=resamples, seed=seed)
         comparisons.append(Comparison(results[0], result, c, level, alpha,
                                       min_effect))
-    if len(comparisons) == 1:
-        return comparisons[0]
-    return Comparisons(results[0], comparisons)
+    verdict: Any = (comparisons[0] if len(comparisons) == 1 else
+                    Comparisons(results[0], comparisons))
+    if path is not None:
+        _store.save(api, path,
+                    [(r, _store.command_of(fn), -1 if i == 0 else 0)
+                     for i, (r, fn) in enumerate(zip(results, fns))],
+                    seed=seed,
+                    overhead_ns=max(r.overhead_ns for r in results),
+                    result=verdict)
+    return verdict

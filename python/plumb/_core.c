@@ -756,6 +756,8 @@ PyMODINIT_FUNC PyInit__core(void)
     orders = NULL;
     if (PyModule_AddStringConstant(m, "VERSION", PLUMB_VERSION) < 0)
         goto fail;
+    if (plumb_py_add_store(m) < 0)
+        goto fail;
     if (plumb_py_add_timer(m) < 0)
         goto fail;
     if (plumb_py_add_profiler(m) < 0)

@@ -12,6 +12,10 @@
 
 #include "plumb.h"
 
+/* _store.c: store_path, store_open, store_save, store_load, store_find
+ * and StoreError. */
+int plumb_py_add_store(PyObject *m);
+
 /* _timer.c: Stats, Timed, Timing, now_ns (plumb.timed, plumb.timer) */
 int plumb_py_add_timer(PyObject *m);
 /* plumb.profile's sampler and finished profiles (_profiler.c). */

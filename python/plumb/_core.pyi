@@ -101,3 +101,23 @@ class Sampler:
     def stop(self) -> ProfileData: ...
 
 def profile_start(rate_hz: float, mode: str, pid: int = ...) -> Sampler: ...
+
+# _store.c: the store of the plumb tool (src/store.c).
+class StoreError(Exception):
+    # args: (libplumb's error name such as "SCHEMA", the store path, the
+    # library's sentence)
+    args: Tuple[str, str, str]
+
+# (name, command, loops, loop_ns, baseline index or -1, python or None)
+_Run = Tuple[str, str, int, Sequence[float], int, Optional[str]]
+
+def store_path(path: Optional[str] = ...) -> str: ...
+def store_open(path: str) -> int: ...
+def store_save(path: str, runs: List[_Run], invocation: Optional[str],
+               seed: int, overhead_ns: int) -> Tuple[int, List[int]]: ...
+def store_load(path: str, run_id: int) -> Dict[str, Any]:
+    """id, session_id, name, command, loops (0: a command run), loop_ns,
+    python, created_ns, host, cpu_model, git_commit, invocation."""
+    ...
+def store_find(path: str, name: str,
+               session_id: int = ...) -> Optional[int]: ...

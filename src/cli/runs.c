@@ -10,9 +10,10 @@ static const char usage[] =
     "usage: plumb runs [--limit N] [--store PATH]\n"
     "\n"
     "Lists stored runs, newest first: one line per run (a command at fixed\n"
-    "parameter values) with its session, date, run count and median wall\n"
-    "time (profiles: their sample count). Use plumb show ID or plumb\n"
-    "compare ID ID on them.\n"
+    "parameter values, or a Python callable timed by plumb.bench or the\n"
+    "pytest fixture) with its session, date, run count and median wall\n"
+    "time (per call for a Python callable; profiles: their sample count).\n"
+    "Use plumb show ID or plumb compare ID ID on them.\n"
     "\n"
     "  -l, --limit N     the newest N runs (20; 0 for all)\n"
     "      --store PATH  the store (default $PLUMB_STORE or .plumb/plumb.db)\n";
@@ -84,8 +85,10 @@ int cli_runs(int argc, char **argv)
             snprintf(median, sizeof median, "%.3f s", ns / 1e9);
         else if (ns >= 1e6)
             snprintf(median, sizeof median, "%.3f ms", ns / 1e6);
-        else
+        else if (ns >= 1e3)
             snprintf(median, sizeof median, "%.1f us", ns / 1e3);
+        else /* a Python callable's time per call (plumb.bench) */
+            snprintf(median, sizeof median, "%.1f ns", ns);
         printf("%6lld %7lld  %-19s %5zu %12s  %s%s\n",
                (long long)infos[i].run_id, (long long)infos[i].session_id,
                date, infos[i].n_samples, median, infos[i].name,

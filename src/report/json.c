@@ -206,6 +206,9 @@ static json_t *run_json(const plumb_session_t *s, const plumb_analysis_t *a,
     failed |= plumb__json_put(o, "series", json_integer(run->series));
     failed |= plumb__json_put(o, "x", plumb__json_number(run->x));
     failed |= plumb__json_put(o, "n_samples", json_size(run->n_samples));
+    failed |= plumb__json_put(o, "loops",
+                              run->loops ? json_int((int64_t)run->loops)
+                                         : json_null());
     failed |= plumb__json_put(o, "failures",
                               json_size(plumb__report_failures(run, st)));
     failed |= plumb__json_put(o, "statistics", statistics_json(st));

@@ -49,8 +49,14 @@ static void run_header(const plumb_session_t *s, const plumb_analysis_t *a,
     plumb__buf_printf(b, "%s%s%s", BOLD(o), run->name, RESET(o));
     if (strcmp(run->name, run->command) != 0)
         plumb__buf_printf(b, "  %s%s%s", DIM(o), run->command, RESET(o));
-    plumb__buf_printf(b, "\n    %zu run%s", run->n_samples,
-                      run->n_samples == 1 ? "" : "s");
+    if (run->loops)
+        plumb__buf_printf(b, "\n    %zu sample%s × %llu call%s", run->n_samples,
+                          run->n_samples == 1 ? "" : "s",
+                          (unsigned long long)run->loops,
+                          run->loops == 1 ? "" : "s");
+    else
+        plumb__buf_printf(b, "\n    %zu run%s", run->n_samples,
+                          run->n_samples == 1 ? "" : "s");
     if (failures)
         plumb__buf_printf(b, " (%s%zu failed%s)", YELLOW(o), failures,
                           RESET(o));
@@ -274,9 +280,16 @@ static void session_header(const plumb_session_t *s,
         char cost[32];
         plumb__format_value((double)s->overhead_ns, PLUMB_UNIT_NS, cost,
                             sizeof cost);
-        plumb__buf_printf(b, "%sharness overhead %s per run (starting and "
-                             "reaping a child; included in wall times)%s\n",
-                          DIM(o), cost, RESET(o));
+        if (s->n_runs && s->runs[0].loops) /* plumb.bench's session */
+            plumb__buf_printf(b, "%sharness overhead %s per call (the timing "
+                                 "loop calling a function that does "
+                                 "nothing; included in wall times)%s\n",
+                              DIM(o), cost, RESET(o));
+        else
+            plumb__buf_printf(b, "%sharness overhead %s per run (starting "
+                                 "and reaping a child; included in wall "
+                                 "times)%s\n",
+                              DIM(o), cost, RESET(o));
     }
     if (s->counters)
         plumb__buf_printf(b, "%s%s%s\n", DIM(o),

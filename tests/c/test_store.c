@@ -292,6 +292,7 @@ static void assert_loaded(const plumb_session_t *saved, size_t r,
         assert_true(isnan(y->x));
     else
         assert_true(x->x == y->x);
+    assert_true(x->loops == y->loops);
     assert_int_equal(x->n_samples, y->n_samples);
     for (size_t k = 0; k < x->n_samples; k++)
         assert_sample_equal(&x->samples[k], &y->samples[k]);
@@ -624,7 +625,7 @@ static void migrates_an_empty_file(void **state)
                                     "'samples')"), 4);
     assert_int_equal(raw_int(t->db, "SELECT count(*) FROM sqlite_master "
                                     "WHERE type = 'index' AND tbl_name IN "
-                                    "('runs', 'samples')"), 2);
+                                    "('runs', 'samples')"), 3);
 
     /* Opening again migrates nothing and keeps the version. */
     assert_int_equal(plumb_store_open(t->db, &st), 0);
@@ -1093,8 +1094,10 @@ static void migrates_a_v1_store_keeping_its_sessions(void **state)
     assert_int_equal(plumb_store_open(t->db, &st), 0);
     assert_int_equal(plumb_store_save(st, s), 0);
     plumb_store_close(st);
-    /* Back to schema 1: what migration 2 added, removed. */
-    raw_exec(t->db, "DROP TABLE profile_stacks; DROP TABLE profile_threads;"
+    /* Back to schema 1: what migrations 2 and 3 added, removed. */
+    raw_exec(t->db, "DROP INDEX runs_by_name; ALTER TABLE runs DROP COLUMN "
+                    "loops;"
+                    "DROP TABLE profile_stacks; DROP TABLE profile_threads;"
                     "DROP TABLE profiles; ALTER TABLE runs DROP COLUMN kind;"
                     "PRAGMA user_version = 1;");
     assert_int_equal(raw_int(t->db, "SELECT count(*) FROM "
@@ -1124,6 +1127,150 @@ static void migrates_a_v1_store_keeping_its_sessions(void **state)
     plumb_store_close(st);
 }
 
+/* ---- loop runs (plumb.bench) ------------------------------------------- */
+
+/* A session of two loop runs as the Python package saves one: times per
+ * call with fractions of a ns, the second the baseline's candidate. */
+static plumb_session_t *make_loop_session(void)
+{
+    static const double fast_ns[] = {45.25, 44.5, 46.125, 45.0, 47.75};
+    static const double slow_ns[] = {90.5, 91.25, 89.0, 92.0, 90.0};
+    plumb_session_t *s = make_session(0, 0, 9);
+    plumb_loop_subject_t fast = {0}, slow = {0};
+    plumb_run_t *run;
+    fast.loops = 200000;
+    fast.loop_ns = (double *)fast_ns;
+    fast.n_samples = 5;
+    slow.loops = 100000;
+    slow.loop_ns = (double *)slow_ns;
+    slow.n_samples = 5;
+    assert_int_equal(plumb_session_add_loop_run(s, "tests/t.py::test_fast",
+                                                "t:fast", &fast, &run),
+                     0);
+    assert_int_equal(plumb_set_string(&run->python, "CPython 3.11.2"), 0);
+    assert_int_equal(plumb_session_add_loop_run(s, "tests/t.py::test_slow",
+                                                "t:slow", &slow, &run),
+                     0);
+    run->baseline = 0;
+    return s;
+}
+
+static void round_trips_a_loop_run(void **state)
+{
+    tmp_t *t = *state;
+    plumb_store_t *st = NULL;
+    plumb_session_t *s = make_loop_session(), *loaded = NULL;
+    char buf[64];
+    assert_int_equal(plumb_store_open(t->db, &st), 0);
+    assert_int_equal(plumb_store_save(st, s), 0);
+    assert_int_equal(raw_int(t->db, "SELECT count(*) FROM runs WHERE kind = "
+                                    "'loop' AND loops IS NOT NULL"), 2);
+    assert_string_equal(raw_text(t->db, "SELECT loops FROM runs ORDER BY id "
+                                        "LIMIT 1", buf, sizeof buf),
+                        "200000");
+    /* each sample holds the time of all its calls, as the clock gave it */
+    assert_int_equal(raw_int(t->db, "SELECT wall_ns FROM samples WHERE iter "
+                                    "= 2 ORDER BY run_id LIMIT 1"),
+                     9225000);
+    for (size_t r = 0; r < 2; r++) {
+        assert_int_equal(plumb_store_load_run(st, s->runs[r].id, &loaded), 0);
+        assert_loaded(s, r, loaded);
+        double *v;
+        size_t n;
+        assert_int_equal(plumb_run_values(&loaded->runs[0], PLUMB_METRIC_WALL,
+                                          &v, &n),
+                         0);
+        assert_int_equal(n, 5);
+        assert_true(v[2] == (r ? 89.0 : 46.125));
+        free(v);
+        plumb_session_free(loaded);
+    }
+    /* Listed by the median time per call. */
+    plumb_run_info_t *infos = NULL;
+    size_t n = 0;
+    assert_int_equal(plumb_store_list(st, 0, &infos, &n), 0);
+    assert_int_equal(n, 2);
+    assert_true(infos[0].median_wall_ns == 90.5);
+    assert_true(infos[1].median_wall_ns == 45.25);
+    assert_int_equal(infos[1].profile, 0);
+    plumb_run_info_free(infos, n);
+    plumb_session_free(s);
+    plumb_store_close(st);
+}
+
+static void finds_the_newest_run_of_a_name(void **state)
+{
+    tmp_t *t = *state;
+    plumb_store_t *st = NULL;
+    plumb_session_t *first = make_loop_session(), *second = make_loop_session();
+    int64_t id = -5;
+    assert_int_equal(plumb_store_open(t->db, &st), 0);
+    assert_int_equal(plumb_store_find_run(st, "tests/t.py::test_fast", 0, &id),
+                     PLUMB_ENOTFOUND);
+    assert_int_equal(id, -5);
+    assert_non_null(strstr(plumb_store_errmsg(st), "test_fast"));
+    assert_int_equal(plumb_store_save(st, first), 0);
+    assert_int_equal(plumb_store_save(st, second), 0);
+    /* A profile of the same name is never picked: it has no samples. */
+    plumb_profile_t *p = make_profile();
+    int64_t profile_id = 0;
+    assert_int_equal(plumb_store_save_profile(st, p, NULL, "x", NULL,
+                                              &profile_id),
+                     0);
+    raw_exec(t->db, "UPDATE runs SET name = 'tests/t.py::test_fast' WHERE "
+                    "kind = 'profile'");
+
+    assert_int_equal(plumb_store_find_run(st, "tests/t.py::test_fast", 0, &id),
+                     0);
+    assert_int_equal(id, second->runs[0].id);
+    assert_int_equal(plumb_store_find_run(st, "tests/t.py::test_slow",
+                                          first->id, &id),
+                     0);
+    assert_int_equal(id, first->runs[1].id);
+    assert_int_equal(plumb_store_find_run(st, "tests/t.py::test_slow",
+                                          profile_id + 1000, &id),
+                     PLUMB_ENOTFOUND);
+    assert_int_equal(plumb_store_find_run(st, "tests/t.py", 0, &id),
+                     PLUMB_ENOTFOUND);
+    assert_int_equal(plumb_store_find_run(st, NULL, 0, &id), PLUMB_EINVAL);
+    assert_int_equal(plumb_store_find_run(NULL, "x", 0, &id), PLUMB_EINVAL);
+    plumb_profile_free(p);
+    plumb_session_free(first);
+    plumb_session_free(second);
+    plumb_store_close(st);
+}
+
+/* A store of schema 2 (plumb before loop runs) gains the loops column; its
+ * command runs read back as commands (loops 0) and loop runs can join. */
+static void migrates_a_v2_store_to_loop_runs(void **state)
+{
+    tmp_t *t = *state;
+    plumb_store_t *st = NULL;
+    plumb_session_t *s = make_session(2, 4, 5), *loaded = NULL;
+    assert_int_equal(plumb_store_open(t->db, &st), 0);
+    assert_int_equal(plumb_store_save(st, s), 0);
+    plumb_store_close(st);
+    raw_exec(t->db, "DROP INDEX runs_by_name; ALTER TABLE runs DROP COLUMN "
+                    "loops; PRAGMA user_version = 2;");
+
+    assert_int_equal(plumb_store_open(t->db, &st), 0);
+    assert_int_equal(plumb_store_schema_version(st), 3);
+    assert_int_equal(raw_int(t->db, "SELECT count(*) FROM runs WHERE loops "
+                                    "IS NULL AND kind = 'bench'"), 2);
+    assert_int_equal(plumb_store_load_run(st, s->runs[1].id, &loaded), 0);
+    assert_loaded(s, 1, loaded);
+    assert_true(loaded->runs[0].loops == 0);
+    plumb_session_free(loaded);
+    plumb_session_t *loops = make_loop_session();
+    assert_int_equal(plumb_store_save(st, loops), 0);
+    int64_t id = 0;
+    assert_int_equal(plumb_store_find_run(st, "run-1", 0, &id), 0);
+    assert_int_equal(id, s->runs[1].id);
+    plumb_session_free(loops);
+    plumb_session_free(s);
+    plumb_store_close(st);
+}
+
 int test_store_run(void)
 {
 #define STORE_TEST(f) cmocka_unit_test_setup_teardown(f, tmp_setup, tmp_teardown)
@@ -1148,6 +1295,9 @@ int test_store_run(void)
         STORE_TEST(round_trips_a_profile),
         STORE_TEST(round_trips_the_signal_that_ended_a_profile),
         STORE_TEST(migrates_a_v1_store_keeping_its_sessions),
+        STORE_TEST(round_trips_a_loop_run),
+        STORE_TEST(finds_the_newest_run_of_a_name),
+        STORE_TEST(migrates_a_v2_store_to_loop_runs),
     };
 #undef STORE_TEST
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);

@@ -1,7 +1,9 @@
 """A smoke test for interpreters without pytest (make python-smoke runs it
 on pyenv's 3.12 and 3.13): import the in-tree extension and call each
 function once, failing loudly when a figure is wrong."""
+import os
 import sys
+import tempfile
 
 import plumb
 
@@ -30,6 +32,12 @@ def main():
         work(10)
     st = plumb.stats(timed)
     assert st.count == 101 and 0 < st.min <= st.p50 <= st.max, st
+    with tempfile.TemporaryDirectory() as tmp:
+        db = os.path.join(tmp, "smoke.db")
+        stored = plumb.bench(work, 100, samples=3, store=db)
+        back = plumb._core.store_load(db, stored.run_id)
+        assert back["loops"] == stored.loops and len(back["loop_ns"]) == 3
+        assert plumb._core.store_find(db, "work") == stored.run_id
     with plumb.profile(rate=2000) as p:
         for _ in range(200):
             work(10000)
