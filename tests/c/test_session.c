@@ -143,7 +143,7 @@ static void analysis_and_report_read_loop_runs_per_call(void **state)
     plumb_run_t *run = NULL;
     plumb_compare_opts_t opts;
     plumb_analysis_t *a = NULL;
-    plumb_report_opts_t ro = {0, 0};
+    plumb_report_opts_t ro = {0, 0, 0};
     char *text = NULL, *json = NULL;
     assert_int_equal(plumb_session_add_loop_run(s, "fast", "m:fast", &fast,
                                                 NULL),
