@@ -752,7 +752,7 @@ typedef enum {
 } plumb_profile_mode_t;
 
 typedef struct {
-    double rate_hz;            /* samples per second; default 4000 */
+    double rate_hz;            /* samples per second; default 2000 */
     plumb_profile_mode_t mode; /* default CPU */
     double duration_s;         /* stop after this long; 0: until the target
                                   exits or *cancel is set */
@@ -987,6 +987,59 @@ PLUMB_API void plumb_histogram_totals(const plumb_histogram_t *h,
  * 1 give min and max exactly. NaN when empty or q is out of range. */
 PLUMB_API double plumb_histogram_quantile(const plumb_histogram_t *h,
                                           double q);
+
+/* ---- heaps ---------------------------------------------------------------- */
+
+/* A live heap estimated from allocations sampled by bytes (on average one
+ * sampled byte every mean_bytes; an allocation of s bytes is sampled with
+ * probability 1 - exp(-s / mean_bytes) and then stands for s divided by
+ * that, so the estimates are unbiased). The client intercepts allocations,
+ * asks plumb_heap_sample for each, records the sampled ones with the site
+ * (a small integer of its own naming a stack) and reports every release.
+ * One thread at a time. */
+typedef struct plumb_heap plumb_heap_t;
+
+/* What a site allocated and holds, in estimated bytes. */
+typedef struct {
+    uint64_t allocated_bytes; /* all its sampled allocations stand for */
+    uint64_t allocations;     /* sampled allocations */
+    uint64_t live_bytes;      /* alive now */
+    uint64_t peak_bytes;      /* alive at the heap's peak (within 0.4%) */
+} plumb_heap_site_t;
+
+typedef struct {
+    uint64_t mean_bytes;
+    uint64_t allocated_bytes; /* exact: every allocation counted */
+    uint64_t allocations;     /* exact */
+    uint64_t samples;         /* sampled allocations recorded */
+    uint64_t live_samples;    /* of them, alive now */
+    uint64_t live_bytes;      /* estimated */
+    uint64_t peak_bytes;      /* estimated: the highest live_bytes */
+    size_t sites;             /* ids 0..sites-1 have been used */
+} plumb_heap_totals_t;
+
+/* *out is freed with plumb_heap_free. PLUMB_EINVAL (mean_bytes 0),
+ * PLUMB_ENOMEM. seed fixes the sampling. */
+PLUMB_API int plumb_heap_new(uint64_t mean_bytes, uint64_t seed,
+                             plumb_heap_t **out);
+PLUMB_API void plumb_heap_free(plumb_heap_t *h);
+/* Counts one allocation of size bytes; returns the bytes it stands for when
+ * it is sampled (then record it with plumb_heap_alloc), else 0. */
+PLUMB_API uint64_t plumb_heap_sample(plumb_heap_t *h, size_t size);
+/* Records a sampled allocation at address ptr standing for weight bytes,
+ * made at site. An address recorded again replaces its old entry.
+ * PLUMB_EINVAL (ptr 0 or 1, weight 0, site UINT32_MAX), PLUMB_ENOMEM. */
+PLUMB_API int plumb_heap_alloc(plumb_heap_t *h, uintptr_t ptr,
+                               uint64_t weight, uint32_t site);
+/* Reports that ptr was freed: 1 when it was a sampled allocation (now
+ * forgotten), 0 otherwise. */
+PLUMB_API int plumb_heap_release(plumb_heap_t *h, uintptr_t ptr);
+PLUMB_API void plumb_heap_totals(const plumb_heap_t *h,
+                                 plumb_heap_totals_t *out);
+/* Site `site`'s figures, owned by the heap (valid until its next call), or
+ * NULL for a site never used. */
+PLUMB_API const plumb_heap_site_t *plumb_heap_site(const plumb_heap_t *h,
+                                                   uint32_t site);
 
 #ifdef __cplusplus
 }

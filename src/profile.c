@@ -82,7 +82,7 @@ struct plumb_profiler {
 void plumb_profile_opts_init(plumb_profile_opts_t *opts)
 {
     memset(opts, 0, sizeof *opts);
-    opts->rate_hz = 4000;
+    opts->rate_hz = 2000;
     opts->mode = PLUMB_PROFILE_CPU;
 }
 

@@ -101,6 +101,8 @@ class Sampler:
     def stop(self) -> ProfileData: ...
 
 def profile_start(rate_hz: float, mode: str, pid: int = ...) -> Sampler: ...
+# plumb profile's default rate (plumb_profile_opts_init).
+PROFILE_RATE_HZ: int
 
 # _store.c: the store of the plumb tool (src/store.c).
 class StoreError(Exception):

@@ -1,7 +1,7 @@
 """plumb.profile: where this process's time goes, sampled by the same C
 sampler as `plumb profile`.
 
-    with plumb.profile() as p:          # rate=4000, mode="cpu"
+    with plumb.profile() as p:          # rate=2000, mode="cpu"
         work()
     print(p)                            # the summary `plumb profile` prints
     p.save("work.speedscope.json")      # or .json, .collapsed, .txt
@@ -26,7 +26,7 @@ from typing import Any, Callable, List, NamedTuple, Optional, Union
 
 from . import _core
 
-DEFAULT_RATE = 4000
+DEFAULT_RATE = _core.PROFILE_RATE_HZ  # plumb profile's default, 2000
 MODES = ("cpu", "wall")
 FORMATS = ("text", "collapsed", "speedscope", "json")
 # Longest suffix first: a speedscope file is JSON too.
@@ -406,7 +406,7 @@ def profile(fn: Optional[Callable] = None, *, rate: float = DEFAULT_RATE,
     so sleeping and waiting show up). The options and the sampler are
     those of `plumb profile`.
 
-        with plumb.profile(rate=4000, mode="cpu") as p:
+        with plumb.profile(rate=2000, mode="cpu") as p:
             work()
         print(p)
 

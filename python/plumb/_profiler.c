@@ -352,5 +352,9 @@ int plumb_py_add_profiler(PyObject *m)
         Py_DECREF(sampler_error);
         return -1;
     }
-    return 0;
+    /* the library's default rate, so that plumb.profile's is the same */
+    plumb_profile_opts_t defaults;
+    plumb_profile_opts_init(&defaults);
+    return PyModule_AddIntConstant(m, "PROFILE_RATE_HZ",
+                                   (long)defaults.rate_hz);
 }

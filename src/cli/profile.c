@@ -21,7 +21,7 @@ static const char usage[] =
     "  -d, --duration S       stop sampling after S seconds\n"
     "  -c, --children         also sample the Python processes it starts\n"
     "                         (multiprocessing, shell wrappers), by pid\n"
-    "  -r, --rate HZ          samples per second (4000)\n"
+    "  -r, --rate HZ          samples per second (2000)\n"
     "  -m, --mode MODE        cpu: only threads on a CPU (default); wall:\n"
     "                         every thread, so waiting and I/O show up\n"
     "  -f, --format FORMAT    text (a summary, the default), json (the\n"

@@ -133,7 +133,7 @@ def test_print_is_the_summary_of_plumb_profile():
     first = text.splitlines()[0]
     assert first.startswith("plumb profile · CPython ")
     assert f"pid {os.getpid()} · cpu mode" in first
-    assert re.search(r"^\d+ samples in .* Hz achieved, 4000 Hz asked\) · "
+    assert re.search(r"^\d+ samples in .* Hz achieved, 2000 Hz asked\) · "
                      r"\d+ dropped", text, re.M)
     assert "Top functions" in text and "Top lines" in text
     # by self, the line spend() loops on comes first
