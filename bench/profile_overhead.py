@@ -37,7 +37,8 @@ Peers missing from this Python are skipped, saying so (Debian:
 apt-get install python3-yappi python3-scalene).
 
 Usage: /usr/bin/python3 bench/profile_overhead.py [--plumb build/plumb]
-           [--runs 20] [--peer-runs 6] [--python /usr/bin/python3]
+           [--runs 200] [--peer-runs 6] [--python /usr/bin/python3]
+(about 30 minutes with the defaults)
 """
 import argparse
 import json
@@ -209,8 +210,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--plumb", default=os.path.join(HERE, "..", "build",
                                                     "plumb"))
-    ap.add_argument("--runs", type=int, default=20,
-                    help="runs of plain and plumb each, per workload (20)")
+    ap.add_argument("--runs", type=int, default=200,
+                    help="runs of plain and plumb each, per workload (200: "
+                    "on a VM whose runs vary by 15%%, fewer leave the "
+                    "paired CI wider than the 3%% it judges; about 8 min "
+                    "per workload)")
     ap.add_argument("--peer-runs", type=int, default=6,
                     help="runs of plain, cProfile, yappi, Scalene (6: the fewest "
                     "with which the paired 95%% CI exists)")
