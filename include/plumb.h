@@ -795,6 +795,10 @@ typedef struct {
     int exit_signal;           /* launch: the signal that killed the
                                   program; 0 when it exited or was
                                   attached to */
+    char command[1024];        /* what was profiled, as the store names it:
+                                  the command line, or "pid N" when
+                                  attached; "" when not said (set by the
+                                  client; a longer one is cut) */
 } plumb_profile_t;
 
 /* Saves a profile as a new session (environment `env`, or blanks when NULL;

@@ -458,6 +458,7 @@ int plumb_profile_copy(const plumb_profile_t *p, plumb_profile_t **out)
     c->rate_hz = p->rate_hz;
     c->exit_status = p->exit_status;
     c->exit_signal = p->exit_signal;
+    memcpy(c->command, p->command, sizeof c->command);
     int err = plumb_profile_merge(c, p);
     if (err) {
         plumb_profile_free(c);

@@ -1331,7 +1331,8 @@ int plumb_store_load_profile(plumb_store_t *st, int64_t run_id,
     if ((err = prepare(st,
                        "SELECT pid, python, mode, rate_hz, achieved_hz, "
                        "duration_ns, samples, dropped, thread_samples, idle, "
-                       "threads_seen, exit_status, exit_signal, processes "
+                       "threads_seen, exit_status, exit_signal, processes, "
+                       "(SELECT command FROM runs WHERE runs.id = run_id) "
                        "FROM profiles "
                        "WHERE run_id = ?",
                        &q_profile)) ||
@@ -1380,6 +1381,7 @@ int plumb_store_load_profile(plumb_store_t *st, int64_t run_id,
     p->exit_status = sqlite3_column_int(q_profile, 11);
     p->exit_signal = sqlite3_column_int(q_profile, 12);
     p->processes = (size_t)sqlite3_column_int64(q_profile, 13);
+    copy_field(p->command, sizeof p->command, q_profile, 14);
 
     sqlite3_bind_int64(q_threads, 1, run_id);
     size_t threads_cap = 0;

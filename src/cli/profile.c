@@ -169,6 +169,15 @@ int cli_profile(int argc, char **argv)
         plumb_store_close(st);
         return err == PLUMB_EINVAL ? CLI_USAGE : CLI_FAILED;
     }
+    /* named as the store names it, so that a stored profile reads back
+     * the same */
+    char *command = pid ? NULL : cli_join_words(NULL, argc - optind,
+                                                 argv + optind);
+    if (command)
+        snprintf(p->command, sizeof p->command, "%s", command);
+    else
+        snprintf(p->command, sizeof p->command, "pid %ld", (long)p->pid);
+    free(command);
     int stored = !st || cli_profile_save(st, store_path, p, argc, argv,
                                          pid ? 0 : argc - optind,
                                          argv + optind) == 0;

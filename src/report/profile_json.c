@@ -14,6 +14,7 @@ static json_t *header_json(const plumb_profile_t *p)
     if (!o)
         return NULL;
     int failed = 0;
+    failed |= plumb__json_put(o, "command", plumb__json_known_text(p->command));
     failed |= plumb__json_put(o, "pid", json_integer(p->pid));
     failed |= plumb__json_put(o, "python", plumb__json_known_text(p->python));
     failed |= plumb__json_put(

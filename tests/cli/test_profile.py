@@ -168,6 +168,7 @@ def test_json_output_adds_up_and_is_shown_again(plumb, tmp_path):
     assert doc["schema_version"] == 1
     assert doc["tool"] == "plumb" and doc["kind"] == "profile"
     head = doc["header"]
+    assert head["command"] == f"{python} {split} 1"
     assert head["exit_status"] == 0 and head["exit_signal"] is None
     assert head["mode"] == "cpu" and head["python"].startswith("CPython 3.")
     assert head["samples"] > 0 and head["duration_ns"] > 0
@@ -206,6 +207,24 @@ def test_json_output_adds_up_and_is_shown_again(plumb, tmp_path):
     run = re.search(r"stored as run (\d+)", proc.stderr).group(1)
     shown = plumb.run("show", run, "--format", "json", check=0)
     assert json.loads(shown.stdout) == doc
+
+
+def test_json_of_an_attached_profile_names_the_pid(plumb, tmp_path):
+    python = interpreters()[-1]
+    child = subprocess.Popen([python, os.path.join(PROGRAMS, "split.py"),
+                              "30"])
+    try:
+        out = tmp_path / "attached.json"
+        proc = plumb.run("profile", "-p", str(child.pid), "--duration",
+                         "0.3", "--format", "json", "-o", str(out), check=0)
+    finally:
+        child.kill()
+        child.wait()
+    doc = json.loads(out.read_text())
+    assert doc["header"]["command"] == f"pid {child.pid}"
+    run = re.search(r"stored as run (\d+)", proc.stderr).group(1)
+    shown = plumb.run("show", run, "--format", "json", check=0)
+    assert json.loads(shown.stdout)["header"]["command"] == f"pid {child.pid}"
 
 
 def test_json_names_the_format_in_the_help(plumb):

@@ -235,6 +235,7 @@ def test_json_is_the_documented_profile_document():
     assert doc["plumb_version"] == plumb.__version__
     h = doc["header"]
     assert h["pid"] == os.getpid() and h["mode"] == "wall"
+    assert h["command"] is None  # taken from inside: no command to name
     assert h["samples"] == p.samples and h["dropped"] == p.dropped
     assert h["python"] == p.python
     assert sum(s["count"] for s in doc["stacks"]) == h["thread_samples"]
