@@ -738,11 +738,8 @@ PyMODINIT_FUNC PyInit__core(void)
         !(subject_error = PyErr_NewException("plumb._core.SubjectError",
                                              PyExc_Exception, NULL)))
         goto fail;
-    Py_INCREF(subject_error);
-    if (PyModule_AddObject(m, "SubjectError", subject_error) < 0) {
-        Py_DECREF(subject_error);
+    if (PyModule_AddObjectRef(m, "SubjectError", subject_error) < 0)
         goto fail;
-    }
     if (!(orders = PyTuple_New(PLUMB_ORDER_COUNT)))
         goto fail;
     for (int o = 0; o < PLUMB_ORDER_COUNT; o++) {

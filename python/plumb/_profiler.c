@@ -329,29 +329,16 @@ static PyMethodDef profiler_functions[] = {
 
 int plumb_py_add_profiler(PyObject *m)
 {
-    if (PyType_Ready(&data_type) < 0 || PyType_Ready(&sampler_type) < 0)
+    if (PyModule_AddType(m, &data_type) < 0 ||
+        PyModule_AddType(m, &sampler_type) < 0 ||
+        PyModule_AddFunctions(m, profiler_functions) < 0)
         return -1;
-    if (PyModule_AddFunctions(m, profiler_functions) < 0)
-        return -1;
-    Py_INCREF(&data_type);
-    if (PyModule_AddObject(m, "ProfileData", (PyObject *)&data_type) < 0) {
-        Py_DECREF(&data_type);
-        return -1;
-    }
-    Py_INCREF(&sampler_type);
-    if (PyModule_AddObject(m, "Sampler", (PyObject *)&sampler_type) < 0) {
-        Py_DECREF(&sampler_type);
-        return -1;
-    }
     if (!sampler_error &&
         !(sampler_error = PyErr_NewException("plumb._core.SamplerError",
                                              PyExc_RuntimeError, NULL)))
         return -1;
-    Py_INCREF(sampler_error);
-    if (PyModule_AddObject(m, "SamplerError", sampler_error) < 0) {
-        Py_DECREF(sampler_error);
+    if (PyModule_AddObjectRef(m, "SamplerError", sampler_error) < 0)
         return -1;
-    }
     /* the library's default rate, so that plumb.profile's is the same */
     plumb_profile_opts_t defaults;
     plumb_profile_opts_init(&defaults);

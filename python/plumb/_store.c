@@ -307,10 +307,5 @@ int plumb_py_add_store(PyObject *m)
         !(store_error = PyErr_NewException("plumb._core.StoreError",
                                            PyExc_Exception, NULL)))
         return -1;
-    Py_INCREF(store_error);
-    if (PyModule_AddObject(m, "StoreError", store_error) < 0) {
-        Py_DECREF(store_error);
-        return -1;
-    }
-    return 0;
+    return PyModule_AddObjectRef(m, "StoreError", store_error);
 }

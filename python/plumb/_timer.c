@@ -481,17 +481,9 @@ static PyMethodDef timer_functions[] = {
 
 int plumb_py_add_timer(PyObject *m)
 {
-    PyTypeObject *types[] = {&stats_type, &timed_type, &timing_type};
-    const char *names[] = {"Stats", "Timed", "Timing"};
-
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
-        if (PyType_Ready(types[i]) < 0)
-            return -1;
-        Py_INCREF(types[i]);
-        if (PyModule_AddObject(m, names[i], (PyObject *)types[i]) < 0) {
-            Py_DECREF(types[i]);
-            return -1;
-        }
-    }
+    if (PyModule_AddType(m, &stats_type) < 0 ||
+        PyModule_AddType(m, &timed_type) < 0 ||
+        PyModule_AddType(m, &timing_type) < 0)
+        return -1;
     return PyModule_AddFunctions(m, timer_functions);
 }
