@@ -5,9 +5,11 @@ fixed-memory histogram: count, total, min and max exact, quantiles within
 call. What is kept here is the registry of names and the wording."""
 import functools
 import inspect
+import re
 from typing import Any, Callable, Dict, Optional, TypeVar, Union, overload
 
 from . import _core
+from ._profile import Profile
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,26 +33,22 @@ def _name_of(fn: Callable[..., Any]) -> str:
 
 
 _UNITS = {"ns": 1, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": 1e9}
+_DURATION = re.compile(r"\s*(\S+?)\s*(ns|us|µs|ms|s)\s*")
 
 
 def _duration_ns(api: str, value: Any) -> int:
     """Seconds (a number) or a string with a unit ("50ms", "1.5 s",
     "200us") as whole nanoseconds, at least 1."""
-    text = value
-    if isinstance(value, bool):
-        text = None
-    elif isinstance(value, (int, float)):
+    ns: Optional[float] = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         ns = float(value) * 1e9
     elif isinstance(value, str):
-        number = value.strip().rstrip("sunµm").strip()
-        unit = value.strip()[len(value.strip().rstrip("sunµm")):].strip()
+        m = _DURATION.fullmatch(value)
         try:
-            ns = float(number) * _UNITS[unit]
-        except (ValueError, KeyError):
-            text = None
-    else:
-        text = None
-    if text is None or not (ns >= 1 and ns < 2 ** 62):
+            ns = float(m.group(1)) * _UNITS[m.group(2)] if m else None
+        except ValueError:
+            ns = None
+    if ns is None or not (ns >= 1 and ns < 2 ** 62):
         raise ValueError(f"{api}: profile_slower_than is a duration: "
                          f"seconds as a number (0.05) or a string with a "
                          f"unit ('50ms', '1.5s', '200us'), above 0; got "
@@ -273,7 +271,6 @@ def stats(what: Union[None, str, Callable[..., Any]] = None, /, *,
 
 
 def _read(stats: _core.Stats, reset: bool) -> TimerStats:
-    from ._profile import Profile
     data = stats.slow_profile()  # before a reset forgets it
     return TimerStats(stats.snapshot(reset=reset),
                       None if data is None else Profile._taken(data))
