@@ -20,10 +20,13 @@ def work_three_times(n):
 
 
 def linear(n):
-    """O(n) without a list, so no cache effect bends the line."""
+    """O(n) without a list, so no cache effect bends the line, and with a
+    total that stays below 2**30: a sum would grow a second 30-bit digit
+    past n = 46 341 and make the later elements costlier, which reads as
+    O(n log n)."""
     total = 0
     for i in range(n):
-        total += i
+        total ^= i
     return total
 
 
