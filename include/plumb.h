@@ -896,6 +896,82 @@ PLUMB_API int plumb_report_profile_diff(const plumb_profile_t *a,
                                         const plumb_report_opts_t *opts,
                                         size_t top, char **out);
 
+/* ---- memory profiles ----------------------------------------------------- */
+
+/* One moment of a memory profile's timeline. */
+typedef struct {
+    int64_t t_ns;        /* since the recording started */
+    uint64_t heap_bytes; /* estimated live heap then */
+    uint64_t rss_bytes;  /* the process's resident set then; 0: unknown */
+} plumb_mem_point_t;
+
+/* The timeline keeps at most this many points: when full, neighbours are
+ * merged two by two (each merged point keeps the higher heap and RSS, so
+ * no peak is lost) and points are taken half as often. */
+#define PLUMB_MEM_TIMELINE_MAX 512
+
+/* Where a program's memory went: allocations sampled by bytes (on average
+ * one sample per mean_bytes allocated, each standing for its size divided
+ * by the chance it had to be sampled, so the estimates are unbiased), each
+ * with the Python stack that made it. The three aggregates count bytes
+ * where a CPU profile counts samples. */
+typedef struct {
+    int pid;
+    char python[32];            /* "CPython 3.11.2" */
+    char command[1024];         /* what was recorded ("" when not said) */
+    uint64_t mean_bytes;        /* the sampling rate */
+    int native;                 /* 1: malloc & co. from C code recorded too */
+    int64_t duration_ns;
+    uint64_t allocated_bytes;   /* exact: every allocation counted */
+    uint64_t allocations;       /* exact */
+    uint64_t samples;           /* sampled allocations */
+    uint64_t peak_bytes;        /* estimated: the highest live heap */
+    int64_t peak_ns;            /* when it was reached */
+    uint64_t end_bytes;         /* estimated: live when recording ended */
+    uint64_t start_rss_bytes;   /* RSS when recording started */
+    uint64_t peak_rss_bytes;    /* highest RSS seen (the kernel's high-water
+                                   mark when it tells; 0: unknown) */
+    plumb_mem_point_t *timeline; /* owned; oldest first */
+    size_t n_timeline;
+    int64_t timeline_step_ns;   /* points are this far apart (at least) */
+    plumb_stack_t *peak;        /* bytes alive at the peak, per stack */
+    plumb_stack_t *allocated;   /* bytes allocated, per stack */
+    plumb_stack_t *end;         /* bytes still alive at the end, per stack:
+                                   likely leaks */
+    int complete;               /* 0: the program died first; the figures
+                                   are those of its last snapshot */
+    int exit_status;            /* launch: exit code, -1 when killed; else -1 */
+    int exit_signal;            /* launch: the signal that killed it, or 0 */
+} plumb_mem_t;
+
+/* An empty memory profile (its three stacks allocated) in *out, which the
+ * caller frees with plumb_mem_free. PLUMB_EINVAL, PLUMB_ENOMEM. */
+PLUMB_API int plumb_mem_new(plumb_mem_t **out);
+PLUMB_API void plumb_mem_free(plumb_mem_t *m);
+/* Adds a timeline point at t_ns, unless the last one is less than
+ * timeline_step_ns older (then that one keeps the higher of each figure).
+ * Keeps at most PLUMB_MEM_TIMELINE_MAX points (see there). PLUMB_EINVAL,
+ * PLUMB_ENOMEM. */
+PLUMB_API int plumb_mem_add_point(plumb_mem_t *m, int64_t t_ns,
+                                  uint64_t heap_bytes, uint64_t rss_bytes);
+/* The memory profile as one JSON document (docs/json.md, "Memory
+ * profiles"; kind "mem"): its header, timeline and the three aggregates as
+ * lists of stacks (outermost frame first) with their bytes. The caller
+ * frees *out. */
+PLUMB_API int plumb_report_mem_json(const plumb_mem_t *m, char **out);
+/* Reads back a document of plumb_report_mem_json. PLUMB_EPARSE with a
+ * sentence in `why` when it is not one. The caller frees *out with
+ * plumb_mem_free. */
+PLUMB_API int plumb_mem_from_json(const char *text, plumb_mem_t **out,
+                                  char *why, size_t why_size);
+/* The terminal summary: the peak (heap and RSS) and how it was estimated,
+ * what was allocated, the top `top` lines and functions alive at the peak,
+ * allocating most, and holding memory at the end, and the timeline. The
+ * caller frees *out. */
+PLUMB_API int plumb_report_mem(const plumb_mem_t *m,
+                               const plumb_report_opts_t *opts, size_t top,
+                               char **out);
+
 /* ---- in-process timing -------------------------------------------------- */
 
 /* Runs the measured code `loops` times (as `run`), or prepares the next
