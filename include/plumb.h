@@ -898,6 +898,12 @@ PLUMB_API int plumb_report_profile_diff(const plumb_profile_t *a,
 
 /* ---- memory profiles ----------------------------------------------------- */
 
+/* The sampling mean that plumb mem and plumb.memory() use unless told:
+ * one sample per 64 KiB allocated on average. A heap peak of 200 MB made
+ * of objects under 64 KiB is then estimated from about 3 200 samples
+ * (about 1.8% relative standard error). */
+#define PLUMB_MEM_DEFAULT_MEAN_BYTES 65536u
+
 /* One moment of a memory profile's timeline. */
 typedef struct {
     int64_t t_ns;        /* since the recording started */
