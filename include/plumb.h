@@ -977,6 +977,13 @@ PLUMB_API int plumb_mem_from_json(const char *text, plumb_mem_t **out,
 PLUMB_API int plumb_report_mem(const plumb_mem_t *m,
                                const plumb_report_opts_t *opts, size_t top,
                                char **out);
+/* Two memory profiles side by side: their heap peaks and the ratio of B's
+ * to A's, then for each function the bytes alive at the peak (callees
+ * included) in a and in b and the change, the biggest changes in bytes
+ * first, `top` rows (0: all). The caller frees *out. */
+PLUMB_API int plumb_report_mem_diff(const plumb_mem_t *a, const plumb_mem_t *b,
+                                    const plumb_report_opts_t *opts,
+                                    size_t top, char **out);
 
 /* ---- in-process timing -------------------------------------------------- */
 
