@@ -1,5 +1,5 @@
 # One build description for libplumb, the plumb CLI and the tests.
-#   make            build build/libplumb.a and build/plumb
+#   make            build build/libplumb.a, build/plumb and build/libplumb-native.so
 #   make demo       install what is missing, build, and benchmark examples/
 #   make test       install what is missing, build, run every test
 #   make bench      plumb against hyperfine (bench/overhead.py)
@@ -43,7 +43,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
 .PHONY: all deps demo test unit unit-asan unit-valgrind cli-test bench fuzz clean \
         python-ext pic-libs python-test python-smoke
-all: $(BUILD)/libplumb.a $(BUILD)/plumb
+all: $(BUILD)/libplumb.a $(BUILD)/plumb $(BUILD)/libplumb-native.so
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -75,6 +75,18 @@ unit-asan:
 unit-valgrind: $(BUILD)/test-runner
 	valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 	    $(BUILD)/test-runner
+
+# The native allocation shim that `plumb mem --native` preloads into the
+# program it records (include/plumb_native.h): one file, position-independent,
+# linking only libdl and pthreads, never with SAN's sanitizers (ASan brings
+# its own malloc). -fno-builtin: it defines malloc and its kin, and the
+# calls in it and in its tests must stay calls.
+NATIVE_CFLAGS := -std=c11 $(WARN) $(CFLAGS) -fno-builtin -Iinclude
+NATIVE_LIBS := -ldl -pthread
+
+$(BUILD)/libplumb-native.so: src/native/shim.c include/plumb_native.h
+	@mkdir -p $(dir $@)
+	$(CC) $(NATIVE_CFLAGS) -fPIC -fvisibility=hidden -shared -o $@ $< $(NATIVE_LIBS)
 
 # libFuzzer needs clang; the parsers under test are portable C. Each
 # target gets FUZZ_SECONDS from its seed corpus in tests/fuzz/corpus/.
