@@ -26,8 +26,14 @@
  *   on_alloc(old, malloc_usable_size(old)); mremap with its old size.
  *   realloc(ptr, 0), which frees ptr in glibc, is on_free(ptr) alone.
  * - mremap is reported whatever the mapping's kind (the shim keeps no table
- *   of mappings); a hook that knows only anonymous mappings ignores the
- *   free of an address it does not know and may ignore the new one too.
+ *   of mappings): a hook that knows only anonymous mappings ignores the
+ *   free of an address it does not know, and then the new mapping too.
+ * - Everything that goes through these functions, the interpreter's own
+ *   allocations included: in CPython, PyMem_RawMalloc, large objects and
+ *   pymalloc's arenas (anonymous mmap) arrive here as well. A recorder that
+ *   also hooks the PyMem allocators sets a thread-local flag of its own
+ *   around the allocator it wraps, and ignores the native reports made
+ *   under it, or it counts those bytes twice.
  *
  * Contract for the hooks:
  * - They are called from any thread, concurrently, and do their own
