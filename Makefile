@@ -3,6 +3,7 @@
 #   make demo       install what is missing, build, and benchmark examples/
 #   make test       install what is missing, build, run every test
 #   make bench      plumb against hyperfine (bench/overhead.py)
+#   make bench-native  what the native shim adds to malloc+free
 #   make fuzz       fuzz the command and ELF parsers with libFuzzer
 #   make python-ext the Python extension, in-tree (python/plumb/), for $(PYTHON)
 # PYTHON is the interpreter the examples run with and python-ext builds for;
@@ -42,7 +43,8 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
 .PHONY: all deps demo test unit unit-asan unit-valgrind cli-test bench fuzz clean \
-        python-ext pic-libs python-test python-smoke native-test native-test-ubsan
+        python-ext pic-libs python-test python-smoke native-test native-test-ubsan \
+        bench-native
 all: $(BUILD)/libplumb.a $(BUILD)/plumb $(BUILD)/libplumb-native.so
 
 $(BUILD)/obj/%.o: %.c
@@ -220,6 +222,14 @@ demo: deps
 bench: deps
 	$(MAKE) all
 	$(TEST_PYTHON) bench/overhead.py --plumb $(BUILD)/plumb
+
+$(BUILD)/bench-native-loop: bench/native_loop.c include/plumb_native.h
+	@mkdir -p $(dir $@)
+	$(CC) $(NATIVE_CFLAGS) -o $@ $< $(NATIVE_LIBS)
+
+bench-native: $(BUILD)/libplumb-native.so $(BUILD)/bench-native-loop
+	$(TEST_PYTHON) bench/native_overhead.py --shim $(BUILD)/libplumb-native.so \
+	    --loop $(BUILD)/bench-native-loop
 
 clean:
 	rm -rf build python/plumb/_core.*.so python/plumb/_core.so
