@@ -158,6 +158,19 @@ def test_native_preloads_the_shim(plumb, tmp_path):
     assert "heap peak         104.0 MiB" in out
 
 
+@pytest.mark.skipif(not os.path.exists(os.path.join(
+    os.path.dirname(os.path.abspath(PLUMB)), "libplumb-native.so")),
+    reason="the native shim is not built beside plumb")
+def test_native_finds_the_shim_beside_plumb(plumb, tmp_path):
+    env = dict(LD_PRELOAD="/lib/nothing-else.so")
+    seen = saw(plumb, tmp_path, "--native", env=env)
+    shim = os.path.join(os.path.dirname(os.path.realpath(PLUMB)),
+                        "libplumb-native.so")
+    # first, before what the user preloads
+    assert seen["LD_PRELOAD"] == f"{shim}:/lib/nothing-else.so"
+    assert seen["PLUMB_MEM_NATIVE"] == "1"
+
+
 def test_native_without_the_shim_is_an_error(plumb):
     proc = fake(plumb, "--native", "--", PYTHON, "-c", "pass", check=1,
                 env={"PLUMB_NATIVE_LIB": "/no/such/libplumb-native.so"})
