@@ -196,8 +196,9 @@ SMOKE_PYTHONS ?= $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/3.12.*/b
                             $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/3.13.*/bin/python3)
 
 python-test:
-	$(MAKE) --no-print-directory PYTHON=$(TEST_PYTHON) python-ext
-	PYTHONPATH=$(CURDIR)/python $(TEST_PYTHON) -m pytest -q tests/python
+	$(MAKE) --no-print-directory PYTHON=$(TEST_PYTHON) python-ext $(BUILD)/libplumb-native.so
+	PYTHONPATH=$(CURDIR)/python PLUMB_NATIVE_LIB=$(CURDIR)/$(BUILD)/libplumb-native.so \
+	    $(TEST_PYTHON) -m pytest -q tests/python
 	$(MAKE) --no-print-directory python-smoke
 
 python-smoke:

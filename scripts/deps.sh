@@ -5,7 +5,8 @@
 set -eu
 
 packages="gcc make pkg-config libsqlite3-dev libjansson-dev libcmocka-dev \
-valgrind python3 python3-dev python3-pytest hyperfine git clang libclang-rt-14-dev"
+valgrind python3 python3-dev python3-pytest python3-numpy hyperfine git clang \
+libclang-rt-14-dev"
 
 missing=""
 for p in $packages; do
