@@ -88,11 +88,15 @@ int plumb_mem_add_point(plumb_mem_t *m, int64_t t_ns, uint64_t heap_bytes,
     if (!m)
         return PLUMB_EINVAL;
     plumb_mem_point_t p = {t_ns, heap_bytes, rss_bytes};
-    if (!m->timeline) {
-        m->timeline = malloc(PLUMB_MEM_TIMELINE_MAX * sizeof *m->timeline);
-        if (!m->timeline)
-            return PLUMB_ENOMEM;
-    }
+    /* The array may have been made by a client with room for its points
+     * only (a copy of another timeline): it is given its full room here.
+     * Asked again for the same size, realloc hands the block back as it
+     * is, so this costs nothing once done. */
+    plumb_mem_point_t *room =
+        realloc(m->timeline, PLUMB_MEM_TIMELINE_MAX * sizeof *room);
+    if (!room)
+        return PLUMB_ENOMEM;
+    m->timeline = room;
     assert(m->n_timeline <= PLUMB_MEM_TIMELINE_MAX);
     if (m->n_timeline == PLUMB_MEM_TIMELINE_MAX)
         halve(m);

@@ -344,7 +344,7 @@ static int read_timeline(reader_t *r, const json_t *arr, plumb_mem_t *m)
         return refuse(r, PLUMB_EPARSE, "timeline has %zu points: a memory "
                                        "profile keeps at most %d",
                       n, PLUMB_MEM_TIMELINE_MAX);
-    /* the capacity plumb_mem_add_point counts on */
+    /* room for a whole timeline, as plumb_mem_add_point gives it */
     if (!m->timeline &&
         !(m->timeline = malloc(PLUMB_MEM_TIMELINE_MAX * sizeof *m->timeline)))
         return refuse(r, PLUMB_ENOMEM, "out of memory");

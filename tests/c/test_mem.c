@@ -84,6 +84,28 @@ static void a_full_timeline_merges_neighbours_and_doubles_the_step(void **s)
     plumb_mem_free(m);
 }
 
+/* A timeline a client copied into an array of its own size takes more
+ * points (ASan and valgrind watch the writes). */
+static void a_copied_timeline_takes_more_points(void **state)
+{
+    (void)state;
+    plumb_mem_t *m = NULL;
+    assert_int_equal(plumb_mem_new(&m), 0);
+    m->timeline = malloc(2 * sizeof *m->timeline);
+    assert_non_null(m->timeline);
+    m->timeline[0] = (plumb_mem_point_t){0, 1, 1};
+    m->timeline[1] = (plumb_mem_point_t){m->timeline_step_ns, 2, 2};
+    m->n_timeline = 2;
+    for (int i = 2; i < 3 * PLUMB_MEM_TIMELINE_MAX; i++)
+        assert_int_equal(plumb_mem_add_point(m, i * m->timeline_step_ns,
+                                             (uint64_t)i, 1), 0);
+    assert_true(m->n_timeline <= PLUMB_MEM_TIMELINE_MAX);
+    assert_int_equal(m->timeline[0].t_ns, 0);
+    assert_int_equal(m->timeline[m->n_timeline - 1].heap_bytes,
+                     3 * PLUMB_MEM_TIMELINE_MAX - 1);
+    plumb_mem_free(m);
+}
+
 /* A long recording stays within bounds, evenly spaced, with its spike. */
 static void a_long_recording_keeps_its_peak(void **state)
 {
@@ -611,6 +633,7 @@ int test_mem_run(void)
         cmocka_unit_test(points_closer_than_the_step_fold_into_the_last),
         cmocka_unit_test(
             a_full_timeline_merges_neighbours_and_doubles_the_step),
+        cmocka_unit_test(a_copied_timeline_takes_more_points),
         cmocka_unit_test(a_long_recording_keeps_its_peak),
         cmocka_unit_test(json_reads_back_to_the_same_document),
         cmocka_unit_test(json_has_the_documented_shape),

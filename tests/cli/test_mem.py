@@ -507,3 +507,81 @@ def test_a_real_program_that_dies_keeps_its_last_snapshot(plumb):
     assert "the program died: figures are those of its last snapshot" \
         in proc.stdout
     assert "killed by signal 9 (Killed)" in proc.stdout
+
+
+def has_numpy(python):
+    return subprocess.run([python, "-c", "import numpy"],
+                          capture_output=True).returncode == 0
+
+
+@recorder
+@pytest.mark.skipif(not has_numpy(PYTHON), reason="no NumPy for " + PYTHON)
+@pytest.mark.skipif(not os.path.exists(os.path.join(
+    os.path.dirname(os.path.abspath(PLUMB)), "libplumb-native.so")),
+    reason="the native shim is not built beside plumb")
+def test_native_sees_a_c_extensions_allocation(plumb, tmp_path):
+    script = tmp_path / "np_hold.py"
+    script.write_text("import time\n"
+                      "import numpy\n"
+                      "a = numpy.ones(50 * 1024 * 1024 // 8)\n"
+                      "time.sleep(0.2)\n")
+    held = 50 * MIB
+
+    def peak(*args):
+        proc = mem(plumb, "--no-store", "-f", "json", *args, "--", PYTHON,
+                   str(script), check=0)
+        return json.loads(proc.stdout)
+
+    native = peak("--native")
+    assert native["header"]["native"] is True
+    # the bytes alive at the peak that line 3 allocated, through NumPy
+    ours = sum(s["bytes"] for s in native["peak"]
+               if any(f["file"] == str(script) and f["line"] == 3
+                      for f in s["frames"]))
+    assert abs(ours - held) <= 0.05 * held, ours
+    assert native["header"]["peak_bytes"] >= 0.95 * held
+    # NumPy's data does not go through Python's allocators: without
+    # --native it is not seen
+    python_only = peak()
+    assert python_only["header"]["native"] is False
+    assert python_only["header"]["peak_bytes"] < 0.5 * held
+
+
+def pythons_without_the_extension():
+    found = []
+    for python in sorted(glob.glob(os.path.expanduser(
+            "~/.pyenv/versions/3.1[0-9].*/bin/python3"))):
+        suffix = subprocess.run(
+            [python, "-c", "import sysconfig; print(sysconfig."
+             "get_config_var('EXT_SUFFIX'))"],
+            capture_output=True, text=True).stdout.strip()
+        if suffix and not os.path.exists(os.path.join(
+                REAL_PACKAGE, "plumb", "_core" + suffix)):
+            found.append(python)
+    return found[:1]
+
+
+@recorder
+@pytest.mark.parametrize("python", pythons_without_the_extension())
+def test_a_python_the_extension_is_not_built_for(plumb, python):
+    proc = mem(plumb, "--", python, "-c", "print('ran')", check=1)
+    assert proc.stdout == "ran\n"
+    assert ("plumb: error: plumb's extension is not built for the Python "
+            "this program runs") in proc.stderr
+    assert f"make python-ext PYTHON={python}" in proc.stderr
+    assert ("the program ran unrecorded and exited with status 0; nothing "
+            "was stored") in proc.stderr
+    assert_nothing_stored(plumb)
+
+
+@recorder
+def test_python_m_plumb_finds_its_own_recorder(plumb, tmp_path):
+    env = dict(plumb.env(), PYTHONPATH=REAL_PACKAGE)
+    env.pop("PLUMB_PYTHON_DIR", None)
+    proc = subprocess.run([PYTHON, "-m", "plumb", "mem", "--no-store",
+                           "-f", "json", "--", PYTHON, "-c",
+                           "x = [bytes(1000) for _ in range(5000)]"],
+                          capture_output=True, text=True, env=env,
+                          cwd=str(tmp_path), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["header"]["samples"] > 0
