@@ -43,13 +43,17 @@ def test_a_2x_faster_function_is_faster():
     assert c.baseline.name == "work_twice" and c.candidate.name == "work"
 
 
-def test_aa_shows_no_significant_difference_in_19_of_20_seeded_trials():
+def test_aa_shows_no_significant_difference_in_17_of_20_seeded_trials():
     same = 0
     for seed in range(1, 21):
         c = plumb.compare(work, work, args=(300,), seed=seed, budget=0.1)
         assert c.baseline.name == "work [1]" and c.candidate.name == "work [2]"
         same += c.verdict == "no significant difference"
-    assert same >= 19
+    # a verdict needs p < 0.05 and a 1% effect: at most 1 in 20 A/A
+    # trials on a quiet machine, 18 of 20 seen on a loaded one (drift
+    # between rounds); 4 or more false verdicts has probability under 2%
+    # at a 5% rate, and is what a broken test of significance gives
+    assert same >= 17
 
 
 def test_several_candidates_are_each_judged_against_the_baseline():
