@@ -2,7 +2,8 @@
 #   make            build build/libplumb.a and build/plumb
 #   make demo       install what is missing, build, and benchmark examples/
 #   make test       install what is missing, build, run every test
-#   make bench      plumb against hyperfine (bench/overhead.py)
+#   make bench      plumb against hyperfine (bench/overhead.py), plumb mem
+#                   against tracemalloc, memory_profiler, Scalene (mem_overhead.py)
 #   make fuzz       fuzz the command and ELF parsers with libFuzzer
 #   make python-ext the Python extension, in-tree (python/plumb/), for $(PYTHON)
 # PYTHON is the interpreter the examples run with and python-ext builds for;
@@ -158,7 +159,9 @@ demo: deps
 
 bench: deps
 	$(MAKE) all
+	$(MAKE) --no-print-directory PYTHON=$(TEST_PYTHON) python-ext
 	$(TEST_PYTHON) bench/overhead.py --plumb $(BUILD)/plumb
+	$(TEST_PYTHON) bench/mem_overhead.py --plumb $(BUILD)/plumb --python $(TEST_PYTHON)
 
 clean:
 	rm -rf build python/plumb/_core.*.so python/plumb/_core.so
