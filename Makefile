@@ -1,9 +1,10 @@
 # One build description for libplumb, the plumb CLI and the tests.
-#   make            build build/libplumb.a and build/plumb
+#   make            build build/libplumb.a, build/plumb and build/libplumb-native.so
 #   make demo       install what is missing, build, and benchmark examples/
 #   make test       install what is missing, build, run every test
 #   make bench      plumb against hyperfine (bench/overhead.py), plumb mem
 #                   against tracemalloc, memory_profiler, Scalene (mem_overhead.py)
+#   make bench-native  what the native shim adds to malloc+free
 #   make fuzz       fuzz the command and ELF parsers with libFuzzer
 #   make python-ext the Python extension, in-tree (python/plumb/), for $(PYTHON)
 # PYTHON is the interpreter the examples run with and python-ext builds for;
@@ -43,8 +44,9 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
 .PHONY: all deps demo test unit unit-asan unit-valgrind cli-test bench fuzz clean \
-        python-ext pic-libs python-test python-smoke
-all: $(BUILD)/libplumb.a $(BUILD)/plumb
+        python-ext pic-libs python-test python-smoke native-test native-test-ubsan \
+        bench-native
+all: $(BUILD)/libplumb.a $(BUILD)/plumb $(BUILD)/libplumb-native.so
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -76,6 +78,65 @@ unit-asan:
 unit-valgrind: $(BUILD)/test-runner
 	valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 	    $(BUILD)/test-runner
+
+# The native allocation shim that `plumb mem --native` preloads into the
+# program it records (include/plumb_native.h): one file, position-independent,
+# linking only libdl and pthreads, never with SAN's sanitizers (ASan brings
+# its own malloc). -fno-builtin: it defines malloc and its kin, and the
+# calls in it and in its tests must stay calls.
+NATIVE_CFLAGS := -std=c11 $(WARN) $(CFLAGS) -fno-builtin -Iinclude
+NATIVE_LIBS := -ldl -pthread
+
+$(BUILD)/libplumb-native.so: src/native/shim.c include/plumb_native.h
+	@mkdir -p $(dir $@)
+	$(CC) $(NATIVE_CFLAGS) -fPIC -fvisibility=hidden -shared -o $@ $< $(NATIVE_LIBS)
+
+# Its tests run with it preloaded, and plain only: ASan and valgrind replace
+# malloc themselves and cannot run beside a malloc interposer (ASan refuses
+# to start when it is not first in the library list; valgrind takes over
+# some of the calls, and aborts on pvalloc). native-test-ubsan runs the same
+# tests on a shim built with UBSan.
+# The shim exports its interface and the functions it wraps, nothing else;
+# smoke.py runs it in each CPython 3.10-3.13 present, with NumPy where found.
+NATIVE_EXPORTS := aligned_alloc calloc free malloc memalign mmap mmap64 mremap munmap \
+                  plumb_native_set_hooks posix_memalign pvalloc realloc reallocarray valloc
+NATIVE_PYTHONS ?= $(TEST_PYTHON) $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/3.1[0-3].*/bin/python3)
+
+$(BUILD)/test-native: tests/native/test_native.c include/plumb_native.h
+	@mkdir -p $(dir $@)
+	$(CC) $(NATIVE_CFLAGS) -o $@ $< -lcmocka $(NATIVE_LIBS)
+
+# test-native-early includes the shim's source, and is the interposer itself.
+$(BUILD)/test-native-early: tests/native/test_early.c src/native/shim.c include/plumb_native.h
+	@mkdir -p $(dir $@)
+	$(CC) $(NATIVE_CFLAGS) -o $@ $< -lcmocka $(NATIVE_LIBS)
+
+$(BUILD)/test-native-counter.so: tests/native/counter.c include/plumb_native.h
+	@mkdir -p $(dir $@)
+	$(CC) $(NATIVE_CFLAGS) -fPIC -shared -o $@ $< $(NATIVE_LIBS)
+
+NATIVE_SHIM ?= $(BUILD)/libplumb-native.so
+
+native-test: $(NATIVE_SHIM) $(BUILD)/test-native $(BUILD)/test-native-early \
+             $(BUILD)/test-native-counter.so
+	@exports=$$(nm -D --defined-only $(NATIVE_SHIM) | awk '{print $$3}' | LC_ALL=C sort | xargs); \
+	expected=$$(printf '%s\n' $(NATIVE_EXPORTS) | LC_ALL=C sort | xargs); \
+	test "$$exports" = "$$expected" || { \
+	    echo "$(NATIVE_SHIM) exports: $$exports"; echo "expected: $$expected"; exit 1; } >&2
+	LD_PRELOAD=$(CURDIR)/$(NATIVE_SHIM) $(BUILD)/test-native
+	$(BUILD)/test-native-early
+	@for py in $(NATIVE_PYTHONS); do \
+	    LD_PRELOAD=$(CURDIR)/$(NATIVE_SHIM) $$py tests/native/smoke.py \
+	        $(BUILD)/test-native-counter.so || exit 1; \
+	done
+
+$(BUILD)/ubsan/libplumb-native.so: src/native/shim.c include/plumb_native.h
+	@mkdir -p $(dir $@)
+	$(CC) $(NATIVE_CFLAGS) -fsanitize=undefined -fno-sanitize-recover=all -fPIC \
+	    -fvisibility=hidden -shared -o $@ $< $(NATIVE_LIBS)
+
+native-test-ubsan: $(BUILD)/ubsan/libplumb-native.so
+	$(MAKE) --no-print-directory NATIVE_SHIM=$(BUILD)/ubsan/libplumb-native.so native-test
 
 # libFuzzer needs clang; the parsers under test are portable C. Each
 # target gets FUZZ_SECONDS from its seed corpus in tests/fuzz/corpus/.
@@ -149,6 +210,8 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) unit-asan
 	$(MAKE) unit-valgrind
+	$(MAKE) native-test
+	$(MAKE) native-test-ubsan
 	$(MAKE) fuzz
 	$(MAKE) cli-test
 	$(MAKE) python-test
@@ -162,6 +225,14 @@ bench: deps
 	$(MAKE) --no-print-directory PYTHON=$(TEST_PYTHON) python-ext
 	$(TEST_PYTHON) bench/overhead.py --plumb $(BUILD)/plumb
 	$(TEST_PYTHON) bench/mem_overhead.py --plumb $(BUILD)/plumb --python $(TEST_PYTHON)
+
+$(BUILD)/bench-native-loop: bench/native_loop.c include/plumb_native.h
+	@mkdir -p $(dir $@)
+	$(CC) $(NATIVE_CFLAGS) -o $@ $< $(NATIVE_LIBS)
+
+bench-native: $(BUILD)/libplumb-native.so $(BUILD)/bench-native-loop
+	$(TEST_PYTHON) bench/native_overhead.py --shim $(BUILD)/libplumb-native.so \
+	    --loop $(BUILD)/bench-native-loop
 
 clean:
 	rm -rf build python/plumb/_core.*.so python/plumb/_core.so

@@ -747,7 +747,8 @@ PLUMB_API int plumb_stack_diff(const plumb_stack_t *a, const plumb_stack_t *b,
 /* ---- profiling ----------------------------------------------------------- */
 
 typedef enum {
-    PLUMB_PROFILE_CPU,  /* only threads the kernel has on a CPU */
+    PLUMB_PROFILE_CPU,  /* only threads that run: holding the GIL, or
+                           else on a CPU as the kernel says */
     PLUMB_PROFILE_WALL  /* every thread, idle or blocked included */
 } plumb_profile_mode_t;
 
@@ -1112,6 +1113,39 @@ PLUMB_API void plumb_heap_free(plumb_heap_t *h);
 /* Counts one allocation of size bytes; returns the bytes it stands for when
  * it is sampled (then record it with plumb_heap_alloc), else 0. */
 PLUMB_API uint64_t plumb_heap_sample(plumb_heap_t *h, size_t size);
+/* A sampler of its own, for a client that counts allocations on several
+ * threads at once (one sampler per thread, or per lock): it picks
+ * allocations exactly as plumb_heap_sample does (the gaps between sampled
+ * bytes are memoryless, so many samplers together sample like one); the
+ * heap records the picked ones (plumb_heap_alloc) and adds the totals the
+ * client counted (plumb_heap_count). */
+typedef struct {
+    int64_t countdown; /* bytes until the next sampled one */
+    double mean_bytes;
+    plumb_rng_t rng;
+} plumb_heap_sampler_t;
+
+/* PLUMB_EINVAL for mean_bytes 0. */
+PLUMB_API int plumb_heap_sampler_init(plumb_heap_sampler_t *s,
+                                      uint64_t mean_bytes, uint64_t seed);
+/* The slow half of plumb_heap_sampler_take: the countdown has run out.
+ * Draws the next gap; returns the bytes the allocation stands for. */
+PLUMB_API uint64_t plumb_heap_sampler_hit(plumb_heap_sampler_t *s,
+                                          size_t size);
+/* Counts one allocation of size bytes against the sampler's countdown;
+ * returns the bytes it stands for when it is sampled, else 0. Inline: it
+ * runs on every allocation of the program. */
+static inline uint64_t plumb_heap_sampler_take(plumb_heap_sampler_t *s,
+                                               size_t size)
+{
+    s->countdown -= (int64_t)size;
+    if (s->countdown > 0 || size == 0)
+        return 0;
+    return plumb_heap_sampler_hit(s, size);
+}
+/* Adds allocations counted by the client's samplers to the exact totals. */
+PLUMB_API void plumb_heap_count(plumb_heap_t *h, uint64_t bytes,
+                                uint64_t allocations);
 /* Records a sampled allocation at address ptr standing for weight bytes,
  * made at site. An address recorded again replaces its old entry.
  * PLUMB_EINVAL (ptr 0 or 1, weight 0, site UINT32_MAX), PLUMB_ENOMEM. */

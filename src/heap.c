@@ -36,9 +36,7 @@ typedef struct {
 } live_t;
 
 struct plumb_heap {
-    double mean_bytes;
-    plumb_rng_t rng;
-    int64_t countdown; /* bytes until the next sampled one */
+    plumb_heap_sampler_t sampler; /* plumb_heap_sample's own */
     live_t *live;
     size_t live_cap, live_used, live_tombs; /* used counts tombstones out */
     plumb_heap_site_t *sites;
@@ -48,12 +46,31 @@ struct plumb_heap {
     uint64_t allocated_bytes, allocations, samples;
 };
 
-static int64_t draw_gap(plumb_heap_t *h)
+static int64_t draw_gap(plumb_heap_sampler_t *s)
 {
     /* U in (0, 1]: the gap is finite */
-    double u = 1.0 - plumb_rng_uniform(&h->rng);
-    double gap = -h->mean_bytes * log(u);
+    double u = 1.0 - plumb_rng_uniform(&s->rng);
+    double gap = -s->mean_bytes * log(u);
     return gap > (double)INT64_MAX / 2 ? INT64_MAX / 2 : (int64_t)gap + 1;
+}
+
+int plumb_heap_sampler_init(plumb_heap_sampler_t *s, uint64_t mean_bytes,
+                            uint64_t seed)
+{
+    if (!s || mean_bytes == 0)
+        return PLUMB_EINVAL;
+    s->mean_bytes = (double)mean_bytes;
+    plumb_rng_seed(&s->rng, seed);
+    s->countdown = draw_gap(s);
+    return 0;
+}
+
+uint64_t plumb_heap_sampler_hit(plumb_heap_sampler_t *s, size_t size)
+{
+    s->countdown = draw_gap(s);
+    double p = -expm1(-(double)size / s->mean_bytes);
+    double weight = (double)size / p;
+    return weight < (double)size ? size : (uint64_t)llround(weight);
 }
 
 int plumb_heap_new(uint64_t mean_bytes, uint64_t seed, plumb_heap_t **out)
@@ -70,9 +87,7 @@ int plumb_heap_new(uint64_t mean_bytes, uint64_t seed, plumb_heap_t **out)
         return PLUMB_ENOMEM;
     }
     h->live_cap = LIVE_MIN_SLOTS;
-    h->mean_bytes = (double)mean_bytes;
-    plumb_rng_seed(&h->rng, seed);
-    h->countdown = draw_gap(h);
+    plumb_heap_sampler_init(&h->sampler, mean_bytes, seed);
     *out = h;
     return 0;
 }
@@ -90,13 +105,13 @@ uint64_t plumb_heap_sample(plumb_heap_t *h, size_t size)
 {
     h->allocated_bytes += size;
     h->allocations++;
-    h->countdown -= (int64_t)size;
-    if (h->countdown > 0 || size == 0)
-        return 0;
-    h->countdown = draw_gap(h);
-    double p = -expm1(-(double)size / h->mean_bytes);
-    double weight = (double)size / p;
-    return weight < (double)size ? size : (uint64_t)llround(weight);
+    return plumb_heap_sampler_take(&h->sampler, size);
+}
+
+void plumb_heap_count(plumb_heap_t *h, uint64_t bytes, uint64_t allocations)
+{
+    h->allocated_bytes += bytes;
+    h->allocations += allocations;
 }
 
 static size_t slot_of(uintptr_t ptr, size_t cap)
@@ -227,7 +242,7 @@ void plumb_heap_totals(const plumb_heap_t *h, plumb_heap_totals_t *out)
     memset(out, 0, sizeof *out);
     if (!h)
         return;
-    out->mean_bytes = (uint64_t)h->mean_bytes;
+    out->mean_bytes = (uint64_t)h->sampler.mean_bytes;
     out->allocated_bytes = h->allocated_bytes;
     out->allocations = h->allocations;
     out->samples = h->samples;

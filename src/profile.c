@@ -254,8 +254,13 @@ static void thread_label(const session_t *s, const proc_t *pr,
 /* Whether a thread counts in cpu mode: the kernel says it is running. Where
  * the version hides the kernel's thread id (before 3.11), the GIL holder
  * stands in: only it can be running Python code. */
+/* A thread holding the GIL runs (Python, or C code that keeps the GIL), so
+ * only the others cost a read of their scheduler state: a CPU-bound
+ * single-threaded program is then sampled without one. */
 static int on_cpu(proc_t *pr, const plumb__thread_stack_t *t)
 {
+    if (t->holds_gil == 1)
+        return 1;
     if (t->native_id > 0)
         return plumb__threads_on_cpu(pr->threads, t->native_id) == 1;
     return t->holds_gil == 1;

@@ -172,7 +172,7 @@ int plumb__verdict_words(const plumb_comparison_t *c, const char **words,
         *words = lower ? "faster" : "slower";
         break;
     case PLUMB_METRIC_MAX_RSS:
-        *words = lower ? "less memory" : "more memory";
+        *words = lower ? "less peak memory" : "more peak memory";
         break;
     default:
         *words = lower ? "fewer" : "more";

@@ -207,7 +207,7 @@ static void put_name(plumb__buf_t *b, const plumb_session_t *s, size_t i)
 
 /* One line of a comparison, e.g.
  *   **fast.py** is **3.12× faster** than **slow.py** [3.05, 3.19], p<0.001
- *   **b** uses **1.50× less memory** than **a** [1.41, 1.62], p=0.002
+ *   **b** uses **1.50× less peak memory** than **a** [1.41, 1.62], p=0.002
  *   **b** shows no significant difference in wall time from **a** (…) */
 static void put_comparison(plumb__buf_t *b, const plumb_session_t *s,
                            const plumb_pair_t *pair,
@@ -219,8 +219,8 @@ static void put_comparison(plumb__buf_t *b, const plumb_session_t *s,
     int is_time = plumb_metric_unit(c->metric) == PLUMB_UNIT_NS;
     char p_text[32];
     plumb__format_p(c->p_value, p_text, sizeof p_text);
-    /* "faster" and "less memory" say what they measure; "fewer" needs the
-     * metric's name, and a time other than wall time says which it is. */
+    /* "faster" and "less peak memory" say what they measure; "fewer" needs
+     * the metric's name, and a time other than wall time says which it is */
     const char *after_words = "", *after_name = "";
     if (!is_time && c->metric != PLUMB_METRIC_MAX_RSS)
         after_words = plumb_metric_label(c->metric);

@@ -44,7 +44,8 @@ void plumb__format_scan_value(double n, char *out, size_t size);
 const char *plumb__signal_name(int sig);
 
 /* Words of a verdict for a metric: "faster"/"slower" for times, "less
- * memory"/"more memory" for max RSS, "fewer"/"more" for the others (the
+ * peak memory"/"more peak memory" for max RSS (and plumb.compare's peak
+ * heap), "fewer"/"more" for the others (the
  * caller names the metric: "fewer bytes written"); and the factor to print
  * (>= 1) with its interval, oriented so that the factor reads with the
  * words. Returns 0 when the comparison has no ratio (a median of 0). */

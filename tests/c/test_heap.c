@@ -129,6 +129,46 @@ static void estimates_are_unbiased(void **state)
     plumb_heap_free(h);
 }
 
+/* Four samplers taking turns (as four threads would) and the heap's totals
+ * fed by plumb_heap_count: the estimates stay unbiased and the totals
+ * exact; a mean of 1 byte samples every allocation of 16 bytes or more at
+ * its own size. */
+static void samplers_of_their_own_sample_like_one(void **state)
+{
+    (void)state;
+    enum { N = 200000, THREADS = 4 };
+    plumb_heap_t *h = new_heap(64 * KIB, 3);
+    plumb_heap_sampler_t s[THREADS];
+    for (int k = 0; k < THREADS; k++)
+        assert_int_equal(plumb_heap_sampler_init(&s[k], 64 * KIB,
+                                                 (uint64_t)k + 1), 0);
+    assert_int_equal(plumb_heap_sampler_init(&s[0], 0, 1), PLUMB_EINVAL);
+    assert_int_equal(plumb_heap_sampler_init(&s[0], 64 * KIB, 1), 0);
+    plumb_rng_t rng;
+    plumb_rng_seed(&rng, 5);
+    uint64_t exact = 0, counted = 0;
+    for (size_t i = 0; i < N; i++) {
+        size_t size = 16 + (size_t)plumb_rng_below(&rng, 8 * KIB);
+        uint64_t w = plumb_heap_sampler_take(&s[i % THREADS], size);
+        if (w)
+            assert_int_equal(plumb_heap_alloc(h, 0x1000 + 16 * i, w, 0), 0);
+        exact += size;
+        counted++;
+    }
+    plumb_heap_count(h, exact, counted);
+    plumb_heap_totals_t t;
+    plumb_heap_totals(h, &t);
+    assert_true(t.allocated_bytes == exact && t.allocations == N);
+    assert_true(fabs((double)t.live_bytes / (double)exact - 1) < 0.03);
+
+    plumb_heap_sampler_t every;
+    assert_int_equal(plumb_heap_sampler_init(&every, 1, 9), 0);
+    for (size_t size = 16; size < 4096; size += 7)
+        assert_true(plumb_heap_sampler_take(&every, size) == size);
+    assert_true(plumb_heap_sampler_take(&every, 0) == 0);
+    plumb_heap_free(h);
+}
+
 /* Site 0 holds 100 MiB, lets it go; site 1 then holds 50 MiB: the peak is
  * site 0's, the end is site 1's. */
 static void peak_belongs_to_what_was_alive_then(void **state)
@@ -212,6 +252,7 @@ int test_heap_run(void)
         cmocka_unit_test(rejects_bad_arguments),
         cmocka_unit_test(totals_are_exact),
         cmocka_unit_test(estimates_are_unbiased),
+        cmocka_unit_test(samplers_of_their_own_sample_like_one),
         cmocka_unit_test(peak_belongs_to_what_was_alive_then),
         cmocka_unit_test(a_new_peak_after_a_dip_is_copied_again),
         cmocka_unit_test(live_table_survives_churn),

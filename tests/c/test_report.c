@@ -568,7 +568,7 @@ static void markdown_has_table_verdicts_and_fits(void **state)
                                "**slow.py** [3.05, 3.19], p<0.001"));
     assert_non_null(strstr(md, "no significant difference"));
     assert_non_null(strstr(md, "p=0.412"));
-    assert_non_null(strstr(md, "**fast.py** uses **1.50× less memory** than "
+    assert_non_null(strstr(md, "**fast.py** uses **1.50× less peak memory** than "
                                "**slow.py**"));
     /* the unchanged CPU time is left out unless verbose */
     assert_null(strstr(md, "CPU time"));
