@@ -97,9 +97,16 @@ class Tool:
 
 
 def plumb_peak(stdout, out):
+    """peak_bytes of plumb mem's JSON, which plumb mem writes with exit
+    status 0 whatever the program's own exit: a profile of a program that
+    failed or was cut short is no measurement."""
     with open(out) as f:
-        doc = json.load(f)
-    return doc["header"]["peak_bytes"]
+        header = json.load(f)["header"]
+    if not header["complete"] or header["exit_status"] != 0:
+        raise ValueError(f"the workload did not finish under plumb mem "
+                         f"(exit status {header['exit_status']}, signal "
+                         f"{header['exit_signal']})")
+    return header["peak_bytes"]
 
 
 def tracemalloc_peak(stdout, out):
