@@ -325,6 +325,10 @@ def main():
                     args.runs, env)
         rows += rows_of(doc, "mem_records")
         rss.update(max_rss_of(doc))
+        try:  # the last timed run's profile: did the workload finish?
+            plumb_peak("", plumb_tool.out)
+        except (OSError, ValueError, KeyError) as e:
+            plumb_tool.error = f"in its last timed run: {e}"
     peers = [t for t in tools[1:] if t.peaks]
     if peers:
         doc = bench(plumb, [("plain", plain)] +
