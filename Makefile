@@ -5,7 +5,7 @@
 #   make bench      plumb against hyperfine (bench/overhead.py), plumb mem
 #                   against tracemalloc, memory_profiler, Scalene (mem_overhead.py)
 #   make bench-native  what the native shim adds to malloc+free
-#   make fuzz       fuzz the command and ELF parsers with libFuzzer
+#   make fuzz       fuzz the command, ELF and memory-profile parsers with libFuzzer
 #   make python-ext the Python extension, in-tree (python/plumb/), for $(PYTHON)
 # PYTHON is the interpreter the examples run with and python-ext builds for;
 # TEST_PYTHON runs pytest.
@@ -141,15 +141,20 @@ native-test-ubsan: $(BUILD)/ubsan/libplumb-native.so
 # libFuzzer needs clang; the parsers under test are portable C. Each
 # target gets FUZZ_SECONDS from its seed corpus in tests/fuzz/corpus/.
 FUZZ_SECONDS ?= 15
-FUZZ_TARGETS := command elf
+FUZZ_TARGETS := command elf mem_json
 FUZZ_SRC_command := src/command.c
 FUZZ_SRC_elf := src/sampler/elf.c
+FUZZ_SRC_mem_json := src/mem.c src/stack.c src/utf8.c src/report/mem_json.c \
+    src/report/mem.c src/report/json_value.c src/report/format.c \
+    src/report/profile.c src/metric.c
+FUZZ_LIBS_mem_json := $(LIBS)
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c include/plumb.h $(wildcard src/*.c src/sampler/*.c)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c include/plumb.h $(wildcard src/*.c src/sampler/*.c src/report/*.c)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -Iinclude -Isrc \
+	    $(shell pkg-config --cflags jansson 2>/dev/null) \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -o $@ $< $(FUZZ_SRC_$*)
+	    -o $@ $< $(FUZZ_SRC_$*) $(FUZZ_LIBS_$*)
 
 fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 	@for t in $(FUZZ_TARGETS); do \
@@ -192,8 +197,9 @@ SMOKE_PYTHONS ?= $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/3.12.*/b
                             $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/3.13.*/bin/python3)
 
 python-test:
-	$(MAKE) --no-print-directory PYTHON=$(TEST_PYTHON) python-ext
-	PYTHONPATH=$(CURDIR)/python $(TEST_PYTHON) -m pytest -q tests/python
+	$(MAKE) --no-print-directory PYTHON=$(TEST_PYTHON) python-ext $(BUILD)/libplumb-native.so
+	PYTHONPATH=$(CURDIR)/python PLUMB_NATIVE_LIB=$(CURDIR)/$(BUILD)/libplumb-native.so \
+	    $(TEST_PYTHON) -m pytest -q tests/python
 	$(MAKE) --no-print-directory python-smoke
 
 python-smoke:

@@ -588,8 +588,8 @@ PLUMB_API int plumb_store_save(plumb_store_t *st, plumb_session_t *s);
 PLUMB_API int plumb_store_load_run(plumb_store_t *st, int64_t run_id,
                                    plumb_session_t **out);
 
-/* The newest run named `name` (a command run or a loop run; profiles are
- * not compared sample by sample and are left out), in session `session_id`
+/* The newest run named `name` (a command run or a loop run; profiles and
+ * memory profiles are not compared sample by sample and are left out), in session `session_id`
  * or, when it is 0, in any session: its id in *run_id. PLUMB_ENOTFOUND when
  * there is none. */
 PLUMB_API int plumb_store_find_run(plumb_store_t *st, const char *name,
@@ -604,6 +604,8 @@ typedef struct {
                               loop run */
     int partial;
     int profile;           /* 1 for a profile run (n_samples: its ticks) */
+    int mem;               /* 1 for a memory profile run (n_samples: its
+                              sampled allocations) */
 } plumb_run_info_t;
 
 /* The newest `limit` runs (0: all), newest first. Free with
@@ -978,6 +980,29 @@ PLUMB_API int plumb_mem_from_json(const char *text, plumb_mem_t **out,
 PLUMB_API int plumb_report_mem(const plumb_mem_t *m,
                                const plumb_report_opts_t *opts, size_t top,
                                char **out);
+/* Two memory profiles side by side: their heap peaks and the ratio of B's
+ * to A's, then for each function the bytes alive at the peak (callees
+ * included) in a and in b and the change, the biggest changes in bytes
+ * first, `top` rows (0: all). The caller frees *out. */
+PLUMB_API int plumb_report_mem_diff(const plumb_mem_t *a, const plumb_mem_t *b,
+                                    const plumb_report_opts_t *opts,
+                                    size_t top, char **out);
+/* Saves a memory profile as a new session (environment `env`, or blanks
+ * when NULL; `invocation` is plumb's own command line, or NULL) holding
+ * one run of kind mem named "mem: COMMAND" (m->command; "mem: pid N" when
+ * it is ""), marked partial when the profile is not complete, with its
+ * header, timeline and aggregated stacks (one row per distinct stack with
+ * its bytes at the peak, allocated and at the end), all in one
+ * transaction. Sets *run_id (may be NULL). */
+PLUMB_API int plumb_store_save_mem(plumb_store_t *st, const plumb_mem_t *m,
+                                   const plumb_env_t *env,
+                                   const char *invocation, int64_t *run_id);
+/* Loads memory profile run `run_id` (its stacks rebuilt from the stored
+ * rows: their collapsed stacks read the same as the saved profile's).
+ * PLUMB_ENOTFOUND when there is no such run or it is not a memory profile.
+ * The caller frees *out with plumb_mem_free. */
+PLUMB_API int plumb_store_load_mem(plumb_store_t *st, int64_t run_id,
+                                   plumb_mem_t **out);
 
 /* ---- in-process timing -------------------------------------------------- */
 

@@ -2,10 +2,11 @@
  * files that are not plumb's), the schema and its migrations, saving a
  * session (or a profile, as a session of one run) whole in one transaction,
  * loading one run or profile back, finding the newest run of a name and
- * listing the history. It does not decide which file to use beyond the
+ * listing the history. Memory profiles are kept by store_mem.c through
+ * what the end of this file lends it (store.h). It does not decide which file to use beyond the
  * default path (the CLI's --store does) and it does not interpret what it
  * keeps: statistics are analysis's business, rendering report's. */
-#include "plumb.h"
+#include "store.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -154,6 +155,49 @@ static const char *const migrations[] = {
      * are looked up by name to find a test's previous result. */
     "ALTER TABLE runs ADD COLUMN loops INTEGER;"
     "CREATE INDEX runs_by_name ON runs(name, id);",
+    /* v4: memory profiles (plumb mem). A memory profile is a session with
+     * one run of kind 'mem', its header in `mem_profiles`, its timeline in
+     * `mem_timeline` and its three aggregates in `mem_stacks`: one row per
+     * distinct stack with the bytes it held at the peak, allocated, and
+     * held at the end (0 where a stack is not in an aggregate). Unsigned
+     * figures are kept as their int64 values. */
+    "CREATE TABLE mem_profiles ("
+    "  run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,"
+    "  pid INTEGER NOT NULL,"
+    "  python TEXT NOT NULL,"
+    "  mean_bytes INTEGER NOT NULL,"
+    "  native INTEGER NOT NULL,"
+    "  duration_ns INTEGER NOT NULL,"
+    "  allocated_bytes INTEGER NOT NULL,"  /* exact */
+    "  allocations INTEGER NOT NULL,"      /* exact */
+    "  samples INTEGER NOT NULL,"
+    "  peak_bytes INTEGER NOT NULL,"       /* estimated */
+    "  peak_ns INTEGER NOT NULL,"
+    "  end_bytes INTEGER NOT NULL,"        /* estimated */
+    "  start_rss_bytes INTEGER NOT NULL,"  /* 0: unknown */
+    "  peak_rss_bytes INTEGER NOT NULL,"   /* 0: unknown */
+    "  timeline_step_ns INTEGER NOT NULL,"
+    "  complete INTEGER NOT NULL,"         /* 0: died; its last snapshot */
+    "  exit_status INTEGER NOT NULL,"      /* -1: signalled, or unknown */
+    "  exit_signal INTEGER NOT NULL"       /* 0: none */
+    ");"
+    "CREATE TABLE mem_timeline ("
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    "  idx INTEGER NOT NULL,"
+    "  t_ns INTEGER NOT NULL,"
+    "  heap_bytes INTEGER NOT NULL,"
+    "  rss_bytes INTEGER NOT NULL,"
+    "  PRIMARY KEY (run_id, idx)"
+    ");"
+    "CREATE TABLE mem_stacks ("
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    "  thread TEXT NOT NULL,"
+    "  stack TEXT NOT NULL,"               /* as in profile_stacks */
+    "  peak_bytes INTEGER NOT NULL,"
+    "  allocated_bytes INTEGER NOT NULL,"
+    "  end_bytes INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX mem_stacks_by_run ON mem_stacks(run_id);",
 };
 
 #define STORE_SCHEMA_VERSION ((int)(sizeof migrations / sizeof *migrations))
@@ -1002,8 +1046,9 @@ int plumb_store_find_run(plumb_store_t *st, const char *name,
     if (!name || !run_id || session_id < 0)
         return fail(st, PLUMB_EINVAL, "no run name to look for");
     if ((err = prepare(st,
-                       "SELECT id FROM runs WHERE name = ?1 AND kind != "
-                       "'profile' AND (?2 = 0 OR session_id = ?2) "
+                       "SELECT id FROM runs WHERE name = ?1 AND kind NOT "
+                       "IN ('profile', 'mem') AND (?2 = 0 OR session_id = "
+                       "?2) "
                        "ORDER BY id DESC LIMIT 1",
                        &q)))
         goto out;
@@ -1062,7 +1107,8 @@ int plumb_store_list(plumb_store_t *st, size_t limit, plumb_run_info_t **out,
     if ((err = prepare(st,
                        "SELECT r.id, r.session_id, s.created_ns, r.name, "
                        "r.command, r.n_samples, r.median_wall_ns, s.partial, "
-                       "r.kind = 'profile' FROM runs r JOIN sessions s ON s.id = r.session_id "
+                       "r.kind = 'profile', r.kind = 'mem' "
+                       "FROM runs r JOIN sessions s ON s.id = r.session_id "
                        "ORDER BY r.id DESC LIMIT ?",
                        &q)))
         goto out;
@@ -1094,6 +1140,7 @@ int plumb_store_list(plumb_store_t *st, size_t limit, plumb_run_info_t **out,
                                    : sqlite3_column_double(q, 6);
         info->partial = sqlite3_column_int(q, 7);
         info->profile = sqlite3_column_int(q, 8);
+        info->mem = sqlite3_column_int(q, 9);
         if (!info->name || !info->command) {
             err = fail(st, PLUMB_ENOMEM, "out of memory");
             goto out;
@@ -1451,4 +1498,84 @@ out:
     free(line);
     plumb_profile_free(p);
     return err;
+}
+
+/* ---- lent to the other files of the store (store.h) --------------------- */
+
+sqlite3 *plumb__store_db(plumb_store_t *st)
+{
+    return st->db;
+}
+
+const char *plumb__store_path(const plumb_store_t *st)
+{
+    return st->path ? st->path : "";
+}
+
+int plumb__store_begin_call(plumb_store_t *st)
+{
+    return store_begin_call(st);
+}
+
+int plumb__store_fail(plumb_store_t *st, int err, const char *what)
+{
+    return fail(st, err, "%s", what);
+}
+
+int plumb__store_fail_sqlite(plumb_store_t *st, const char *what)
+{
+    return fail_sqlite(st, "%s", what);
+}
+
+int plumb__store_prepare(plumb_store_t *st, const char *sql,
+                         sqlite3_stmt **stmt)
+{
+    return prepare(st, sql, stmt);
+}
+
+int plumb__store_step_done(plumb_store_t *st, sqlite3_stmt *stmt,
+                           const char *what)
+{
+    return step_done(st, stmt, "%s", what);
+}
+
+int plumb__store_exec(plumb_store_t *st, const char *sql)
+{
+    return exec(st, sql);
+}
+
+void plumb__store_rollback(plumb_store_t *st)
+{
+    rollback(st);
+}
+
+int plumb__store_insert_session(plumb_store_t *st, const plumb_session_t *s,
+                                int64_t *id)
+{
+    sqlite3_stmt *ins = NULL;
+    int err = prepare(st,
+                      "INSERT INTO sessions (created_ns, host, kernel, "
+                      "cpu_model, cpus, load_avg1, governor, plumb_version, "
+                      "invocation, git_commit, scan_param, counters, "
+                      "partial, seed, overhead_ns) VALUES (?, ?, ?, ?, ?, "
+                      "?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      &ins);
+    if (!err && bind_session(ins, s) != SQLITE_OK)
+        err = fail_sqlite(st, "cannot save the session");
+    if (!err)
+        err = step_done(st, ins, "cannot save the session");
+    if (!err)
+        *id = sqlite3_last_insert_rowid(st->db);
+    sqlite3_finalize(ins);
+    return err;
+}
+
+int plumb__store_bind_text(sqlite3_stmt *stmt, int i, const char *text)
+{
+    return bind_text(stmt, i, text);
+}
+
+const char *plumb__store_column_text(sqlite3_stmt *stmt, int i)
+{
+    return column_text(stmt, i);
 }

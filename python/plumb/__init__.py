@@ -6,6 +6,7 @@
     @plumb.timed / with plumb.timer("name")          per-call statistics
     plumb.stats()                                    -> StatsTable
     with plumb.profile() as p: ...                   -> Profile (print(p))
+    with plumb.memory() as m: ...                    -> Memory (print(m))
 
 The timing loops, the statistics and the wording of the figures come from
 libplumb, the C library under the `plumb` command-line tool, through the
@@ -21,13 +22,14 @@ the pytest plugin (plumb.pytest_plugin, the `plumb_bench` fixture) stores
 every benchmarked test and compares it with its previous result.
 """
 from ._bench import Result, bench
-from ._compare import Comparison, Comparisons, compare
+from ._compare import Comparison, Comparisons, MemoryComparison, compare
 from ._complexity import Crossover, Fit, Fits, complexity
 from ._core import VERSION as __version__
 from ._measure import DEFAULT_SEED, CallError
 from ._store import StoreError
 from ._timing import StatsTable, TimerStats, stats, timed, timer
 from ._profile import Profile, ProfileError, ProfileThread, profile
+from ._memory import Memory, MemoryLine, MemoryRecordError, memory
 
 __all__ = [
     "CallError",
@@ -37,6 +39,10 @@ __all__ = [
     "DEFAULT_SEED",
     "Fit",
     "Fits",
+    "Memory",
+    "MemoryComparison",
+    "MemoryLine",
+    "MemoryRecordError",
     "Profile",
     "ProfileError",
     "ProfileThread",
@@ -47,6 +53,7 @@ __all__ = [
     "bench",
     "compare",
     "complexity",
+    "memory",
     "profile",
     "stats",
     "timed",

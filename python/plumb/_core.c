@@ -448,17 +448,18 @@ static PyObject *core_summarize(PyObject *self, PyObject *arg)
 }
 
 PyDoc_STRVAR(compare_doc,
-"compare(baseline, candidate, alpha, min_effect, level, resamples, seed)\n"
-"-> dict\n\n"
-"plumb_compare on times (wall time): medians, ratio baseline/candidate\n"
-"with its bootstrap CI, Mann-Whitney U and p-value, the verdict\n"
-"('faster', 'slower', 'no significant difference'), and the words and\n"
-"factor plumb bench prints.");
+"compare(baseline, candidate, alpha, min_effect, level, resamples, seed,\n"
+"        memory=False) -> dict\n\n"
+"plumb_compare on times (wall time), or on peak memory (bytes) with\n"
+"memory=True: medians, ratio baseline/candidate with its bootstrap CI,\n"
+"Mann-Whitney U and p-value, the verdict ('faster', 'slower', 'no\n"
+"significant difference'; for memory 'less', 'more'), and the words\n"
+"and factor plumb bench prints.");
 
 static PyObject *core_compare(PyObject *self, PyObject *args, PyObject *kw)
 {
     static char *names[] = {"baseline", "candidate", "alpha", "min_effect",
-                            "level", "resamples", "seed", NULL};
+                            "level", "resamples", "seed", "memory", NULL};
     PyObject *base_seq, *cand_seq;
     plumb_compare_opts_t o;
     plumb_comparison_t c;
@@ -468,12 +469,12 @@ static PyObject *core_compare(PyObject *self, PyObject *args, PyObject *kw)
     unsigned long long seed;
     const char *words;
     char p_text[32];
-    int err;
+    int err, memory = 0;
 
     plumb_compare_opts_init(&o);
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOdddnK", names, &base_seq,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOdddnK|p", names, &base_seq,
                                      &cand_seq, &o.alpha, &o.min_effect,
-                                     &o.level, &resamples, &seed))
+                                     &o.level, &resamples, &seed, &memory))
         return NULL;
     if (resamples <= 0) {
         PyErr_SetString(PyExc_ValueError, "resamples must be positive");
@@ -488,8 +489,8 @@ static PyObject *core_compare(PyObject *self, PyObject *args, PyObject *kw)
         PyMem_Free(base);
         return NULL;
     }
-    c.metric = PLUMB_METRIC_WALL;
     err = plumb_compare(base, nb, cand, nc, &o, &c);
+    c.metric = memory ? PLUMB_METRIC_MAX_RSS : PLUMB_METRIC_WALL;
     PyMem_Free(base);
     PyMem_Free(cand);
     if (err < 0)
@@ -756,6 +757,8 @@ PyMODINIT_FUNC PyInit__core(void)
     if (plumb_py_add_store(m) < 0)
         goto fail;
     if (plumb_py_add_timer(m) < 0)
+        goto fail;
+    if (plumb_py_add_mem(m) < 0)
         goto fail;
     if (plumb_py_add_profiler(m) < 0)
         goto fail;

@@ -33,4 +33,24 @@ PyObject *plumb_py_profile_data(plumb_profile_t *p);
 int plumb_py_watch_begin(int64_t start_ns, int64_t threshold_ns);
 plumb_profile_t *plumb_py_watch_end(int slot);
 
+/* _mem.c: the memory recorder of plumb.memory and plumb mem (mem_start,
+ * mem_stop, mem_snapshot, MemData). */
+int plumb_py_add_mem(PyObject *m);
+
+/* _memstack.c: the calling thread's Python stack, read in place. A frame
+ * is the code object running and the byte offset of its instruction. */
+typedef struct {
+    PyCodeObject *code;
+    int offset;
+} plumb_py_mem_frame_t;
+/* Fills out[0..n) innermost first and returns n; *truncated is 1 when the
+ * stack had more than max frames. No allocation, no call into Python: safe
+ * inside an allocator hook. The GIL must be held; 0 frames without a
+ * thread state. */
+size_t plumb_py_mem_stack(plumb_py_mem_frame_t *out, size_t max,
+                          int *truncated);
+/* The frame's line (0 unknown) and function name (borrowed). GIL held. */
+int plumb_py_mem_frame_line(const plumb_py_mem_frame_t *f);
+PyObject *plumb_py_mem_frame_name(const plumb_py_mem_frame_t *f);
+
 #endif /* PLUMB_PY_CORE_H */

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 volatile sig_atomic_t cli_interrupted;
 
@@ -95,6 +96,35 @@ int cli_parse_double(const char *text, double *out)
         return -1;
     *out = v;
     return 0;
+}
+
+int cli_parse_bytes(const char *text, uint64_t *out)
+{
+    static const struct {
+        const char *suffix;
+        uint64_t scale;
+    } units[] = {
+        {"", 1},         {"b", 1},          {"k", 1u << 10},
+        {"kb", 1u << 10}, {"kib", 1u << 10}, {"m", 1u << 20},
+        {"mb", 1u << 20}, {"mib", 1u << 20}, {"g", 1u << 30},
+        {"gb", 1u << 30}, {"gib", 1u << 30},
+    };
+    char *end;
+    if (!text || !*text || *text == '-' || *text == '+')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || end == text)
+        return -1;
+    for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
+        if (strcasecmp(end, units[i].suffix) != 0)
+            continue;
+        if (v > UINT64_MAX / units[i].scale)
+            return -1;
+        *out = v * units[i].scale;
+        return 0;
+    }
+    return -1;
 }
 
 int cli_parse_percent(const char *text, double *out)

@@ -32,6 +32,9 @@ int cli_color_wanted(const char *mode, FILE *stream);
 int cli_parse_uint(const char *text, unsigned *out);
 int cli_parse_double(const char *text, double *out);
 int cli_parse_u64(const char *text, uint64_t *out);
+/* A size in bytes: "65536", "64k", "64KiB", "1M", "2g" (binary units,
+ * any case); 0 on success. */
+int cli_parse_bytes(const char *text, uint64_t *out);
 /* "5%", "5" (percent) into a fraction 0.05. */
 int cli_parse_percent(const char *text, double *out);
 
@@ -124,5 +127,27 @@ int cli_runs(int argc, char **argv);
 int cli_show(int argc, char **argv);
 int cli_compare(int argc, char **argv);
 int cli_profile(int argc, char **argv);
+int cli_mem(int argc, char **argv);
+
+/* ---- memory profiles (mem_output.c) ---- */
+
+/* Saves a memory profile in the open store and says where on stderr
+ * ("stored as run N in PATH"), or prints why not. argv: plumb's own words
+ * after "plumb". */
+int cli_mem_save(plumb_store_t *st, const char *store_path,
+                 const plumb_mem_t *m, int argc, char **argv);
+/* 1 when `which` is one of peak, allocated and end; else says so, 0. */
+int cli_mem_stacks_ok(const char *which);
+/* Writes a memory profile to `path` (NULL or "-": stdout): the summary
+ * (format NULL or "text", `top` rows, colour only on a terminal), "json"
+ * (docs/json.md), or the aggregate `stacks` as "collapsed" or
+ * "speedscope". Returns a CLI exit code. */
+int cli_print_mem(const plumb_mem_t *m, const char *format,
+                  const char *stacks, const char *color, unsigned top,
+                  const char *path);
+/* Prints the two profiles' peaks and which functions gained or lost bytes
+ * at the peak from a to b. */
+int cli_print_mem_diff(const plumb_mem_t *a, const plumb_mem_t *b,
+                       const char *color, unsigned top);
 
 #endif

@@ -1,6 +1,7 @@
 /* compare.c: `plumb compare ID ID`: two stored runs analysed again with the
  * same statistics as plumb bench, the first as the baseline; or two stored
- * profiles, function by function (plumb_report_profile_diff). */
+ * profiles, function by function (plumb_report_profile_diff); or two
+ * memory profiles, by the bytes at their peaks (plumb_report_mem_diff). */
 #define _GNU_SOURCE
 #include "cli/cli.h"
 
@@ -16,7 +17,9 @@ static const char usage[] =
     "written.\n"
     "Two stored profiles (plumb profile) are compared by function instead:\n"
     "each one's share of the samples in both, and the change in percentage\n"
-    "points, the 20 biggest changes first.\n"
+    "points, the 20 biggest changes first; two stored memory profiles\n"
+    "(plumb mem) by the bytes each function held at the peak, with the\n"
+    "two peaks and their ratio.\n"
     "\n"
     "      --store PATH            the store (default $PLUMB_STORE or\n"
     "                              .plumb/plumb.db)\n" CLI_OUTPUT_OPTION_HELP;
@@ -75,7 +78,20 @@ int cli_compare(int argc, char **argv)
         return CLI_FAILED;
     plumb_session_t *base = NULL, *cand = NULL;
     plumb_profile_t *prof[2] = {NULL, NULL};
+    plumb_mem_t *mem[2] = {NULL, NULL};
     plumb_run_t *copy;
+    for (int i = 0; i < 2; i++) {
+        int err = plumb_store_load_mem(st, ids[i], &mem[i]);
+        if (err && err != PLUMB_ENOTFOUND) {
+            cli_error("cannot read run %lld: %s", (long long)ids[i],
+                      plumb_store_errmsg(st));
+            goto out;
+        }
+    }
+    if (mem[0] && mem[1]) {
+        rc = cli_print_mem_diff(mem[0], mem[1], out.color, 20);
+        goto out;
+    }
     for (int i = 0; i < 2; i++) {
         int err = plumb_store_load_profile(st, ids[i], &prof[i]);
         if (err && err != PLUMB_ENOTFOUND) {
@@ -86,6 +102,17 @@ int cli_compare(int argc, char **argv)
     }
     if (prof[0] && prof[1]) {
         rc = cli_print_profile_diff(prof[0], prof[1], out.color, 20);
+        goto out;
+    }
+    if (mem[0] || mem[1]) {
+        /* One memory profile: the other is something else, or nothing. */
+        int other = mem[0] ? 1 : 0;
+        const char *what = prof[other] ? "a profile" : "a benchmark run";
+        if (prof[other] || load(st, ids[other], store_path, &base) == 0)
+            cli_error("run %lld is a memory profile and run %lld %s: plumb "
+                      "compare takes two memory profiles, two profiles or "
+                      "two benchmark runs",
+                      (long long)ids[1 - other], (long long)ids[other], what);
         goto out;
     }
     if (prof[0] || prof[1]) {
@@ -113,6 +140,8 @@ int cli_compare(int argc, char **argv)
                  base->env.host, cand->env.host);
     rc = cli_output_session(base, &out);
 out:
+    plumb_mem_free(mem[0]);
+    plumb_mem_free(mem[1]);
     plumb_profile_free(prof[0]);
     plumb_profile_free(prof[1]);
     plumb_session_free(base);

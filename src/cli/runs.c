@@ -12,7 +12,8 @@ static const char usage[] =
     "Lists stored runs, newest first: one line per run (a command at fixed\n"
     "parameter values, or a Python callable timed by plumb.bench or the\n"
     "pytest fixture) with its session, date, run count and median wall\n"
-    "time (per call for a Python callable; profiles: their sample count).\n"
+    "time (per call for a Python callable; profiles and memory profiles:\n"
+    "their sample count).\n"
     "Use plumb show ID or plumb compare ID ID on them.\n"
     "\n"
     "  -l, --limit N     the newest N runs (20; 0 for all)\n"
@@ -79,6 +80,8 @@ int cli_runs(int argc, char **argv)
         double ns = infos[i].median_wall_ns;
         if (infos[i].profile)
             snprintf(median, sizeof median, "profile");
+        else if (infos[i].mem)
+            snprintf(median, sizeof median, "mem");
         else if (ns != ns)
             snprintf(median, sizeof median, "n/a");
         else if (ns >= 1e9)

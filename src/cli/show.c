@@ -12,11 +12,15 @@ static const char usage[] =
     "\n"
     "Prints a stored run (see plumb runs for ids): its statistics, its\n"
     "environment and, with --export-*, its samples. A stored profile is\n"
-    "printed as plumb profile printed it.\n"
+    "printed as plumb profile printed it, a stored memory profile as plumb\n"
+    "mem did.\n"
     "\n"
     "  -f, --format FORMAT         profiles: text (the summary), json\n"
     "                              (docs/json.md), collapsed or speedscope\n"
-    "      --top N                 profiles: rows in each table (20)\n"
+    "      --stacks WHICH          memory profiles: the stacks collapsed and\n"
+    "                              speedscope write: peak, allocated or end\n"
+    "      --top N                 profiles: rows in each table (20; memory\n"
+    "                              profiles 10)\n"
     "      --store PATH            the store (default $PLUMB_STORE or\n"
     "                              .plumb/plumb.db)\n" CLI_OUTPUT_OPTION_HELP;
 
@@ -55,11 +59,12 @@ int cli_show(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {"format", required_argument, NULL, 'f'},
         {"top", required_argument, NULL, OPT_FIRST_LOCAL},
+        {"stacks", required_argument, NULL, OPT_FIRST_LOCAL + 1},
         CLI_OUTPUT_LONG_OPTIONS,
         {NULL, 0, NULL, 0}};
     cli_output_t out;
-    const char *store_path = NULL, *format = "text";
-    unsigned top = 20;
+    const char *store_path = NULL, *format = "text", *stacks = "peak";
+    unsigned top = 0; /* 0: each kind's own default */
     int opt;
     cli_output_init(&out);
     while ((opt = getopt_long(argc, argv, "f:vh", options, NULL)) != -1) {
@@ -79,6 +84,10 @@ int cli_show(int argc, char **argv)
                 cli_error("--top takes a number of rows (got '%s')", optarg);
                 return CLI_USAGE;
             }
+        } else if (opt == OPT_FIRST_LOCAL + 1) {
+            if (!cli_mem_stacks_ok(optarg))
+                return CLI_USAGE;
+            stacks = optarg;
         } else if (opt == 'h') {
             fputs(usage, stdout);
             return CLI_OK;
@@ -97,11 +106,27 @@ int cli_show(int argc, char **argv)
     plumb_store_t *st = cli_open_store(store_path);
     if (!st)
         return CLI_FAILED;
-    plumb_profile_t *p = NULL;
-    int err = plumb_store_load_profile(st, id, &p);
+    plumb_mem_t *m = NULL;
+    int err = plumb_store_load_mem(st, id, &m);
     if (!err) {
         plumb_store_close(st);
-        int rc = cli_print_profile(p, format, out.color, top, NULL);
+        int rc = cli_print_mem(m, format, stacks, out.color, top ? top : 10,
+                               NULL);
+        plumb_mem_free(m);
+        return rc;
+    }
+    if (err != PLUMB_ENOTFOUND) {
+        cli_error("cannot read run %lld: %s", (long long)id,
+                  plumb_store_errmsg(st));
+        plumb_store_close(st);
+        return CLI_FAILED;
+    }
+    plumb_profile_t *p = NULL;
+    err = plumb_store_load_profile(st, id, &p);
+    if (!err) {
+        plumb_store_close(st);
+        int rc = cli_print_profile(p, format, out.color, top ? top : 20,
+                                   NULL);
         plumb_profile_free(p);
         return rc;
     }

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "golden.h"
 #include "report_fixture.h"
 #include "tests.h"
 
@@ -400,7 +401,7 @@ static size_t first_difference(const char *a, size_t na, const char *b,
     return line;
 }
 
-static void check_golden(const char *name, const char *actual)
+void check_golden(const char *name, const char *actual)
 {
     char golden[256], out[256];
     snprintf(golden, sizeof golden, GOLDEN_DIR "/%s", name);

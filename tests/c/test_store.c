@@ -1094,8 +1094,10 @@ static void migrates_a_v1_store_keeping_its_sessions(void **state)
     assert_int_equal(plumb_store_open(t->db, &st), 0);
     assert_int_equal(plumb_store_save(st, s), 0);
     plumb_store_close(st);
-    /* Back to schema 1: what migrations 2 and 3 added, removed. */
-    raw_exec(t->db, "DROP INDEX runs_by_name; ALTER TABLE runs DROP COLUMN "
+    /* Back to schema 1: what migrations 2 to 4 added, removed. */
+    raw_exec(t->db, "DROP TABLE mem_stacks; DROP TABLE mem_timeline; "
+                    "DROP TABLE mem_profiles;"
+                    "DROP INDEX runs_by_name; ALTER TABLE runs DROP COLUMN "
                     "loops;"
                     "DROP TABLE profile_stacks; DROP TABLE profile_threads;"
                     "DROP TABLE profiles; ALTER TABLE runs DROP COLUMN kind;"
@@ -1250,11 +1252,13 @@ static void migrates_a_v2_store_to_loop_runs(void **state)
     assert_int_equal(plumb_store_open(t->db, &st), 0);
     assert_int_equal(plumb_store_save(st, s), 0);
     plumb_store_close(st);
-    raw_exec(t->db, "DROP INDEX runs_by_name; ALTER TABLE runs DROP COLUMN "
+    raw_exec(t->db, "DROP TABLE mem_stacks; DROP TABLE mem_timeline; "
+                    "DROP TABLE mem_profiles;"
+                    "DROP INDEX runs_by_name; ALTER TABLE runs DROP COLUMN "
                     "loops; PRAGMA user_version = 2;");
 
     assert_int_equal(plumb_store_open(t->db, &st), 0);
-    assert_int_equal(plumb_store_schema_version(st), 3);
+    assert_int_equal(plumb_store_schema_version(st), 4); /* the newest */
     assert_int_equal(raw_int(t->db, "SELECT count(*) FROM runs WHERE loops "
                                     "IS NULL AND kind = 'bench'"), 2);
     assert_int_equal(plumb_store_load_run(st, s->runs[1].id, &loaded), 0);
