@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""plumb mem's overhead and accuracy against tracemalloc, memory_profiler
-and Scalene, in one run.
+"""plumb mem's overhead and peak accuracy against its peers, in one run.
+
+The peers: tracemalloc, memory_profiler and Scalene's memory mode.
 
 On bench/workloads/mem_records.py (pure Python, allocation-heavy: CSV text
 built line by line, a list of dicts of small objects, temporary lists in
@@ -56,13 +57,14 @@ are skipped, saying how to install them (make deps does).
 Usage: /usr/bin/python3 bench/mem_overhead.py [--plumb build/plumb]
            [--runs 100] [--peer-runs 8] [--accuracy-runs 5]
            [--python /usr/bin/python3]
-(about 12 minutes with the defaults; plumb mem needs the extension for
+(about 10 minutes with the defaults; plumb mem needs the extension for
 that Python: make python-ext PYTHON=/usr/bin/python3)
 """
 import argparse
 import json
 import os
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -157,7 +159,8 @@ def tools_for(plumb, py, tmp):
     else:
         skipped.append(f"skipping memory_profiler: `{py} -c 'import "
                        "memory_profiler, mprof'` fails (Debian: apt-get "
-                       "install python3-memory-profiler; make deps does)")
+                       "install python3-memory-profiler for its python3; "
+                       "make deps does)")
     if has_module(py, "scalene"):
         tools.append(Tool("Scalene",
                           [py, "-m", "scalene", "--cli", "--memory", "--json",
@@ -167,8 +170,8 @@ def tools_for(plumb, py, tmp):
                           "sampled allocations, Python and C"))
     else:
         skipped.append(f"skipping Scalene: `{py} -c 'import scalene'` fails "
-                       "(Debian: apt-get install python3-scalene; make deps "
-                       "does)")
+                       "(Debian: apt-get install python3-scalene for its "
+                       "python3; make deps does)")
     return tools, skipped
 
 
@@ -259,8 +262,9 @@ def main():
                                                     "plumb"))
     ap.add_argument("--runs", type=int, default=100,
                     help="rounds of plain and plumb mem (100: the "
-                    "sign-test CI then spans about +-2%% here, well "
-                    "inside the 10%% it judges; about 6 min)")
+                    "sign-test CI then spans about -3%%..+4%% on this "
+                    "shared 2-CPU VM, well inside the 10%% it judges; "
+                    "about 5 min)")
     ap.add_argument("--peer-runs", type=int, default=8,
                     help="rounds of plain and the peers (8; 6 is the "
                     "fewest with which the paired 95%% CI exists, and it "
@@ -271,10 +275,13 @@ def main():
     ap.add_argument("--python", default="/usr/bin/python3")
     args = ap.parse_args()
     if args.runs < 6 or args.peer_runs < 6 or args.accuracy_runs < 1:
-        sys.exit("mem_overhead.py: --runs and --peer-runs need at least 6 "
-                 "(the fewest with a paired 95% CI), --accuracy-runs 1")
+        ap.error("--runs and --peer-runs need at least 6 (the fewest with a "
+                 "paired 95% CI), --accuracy-runs 1")
     plumb = os.path.abspath(args.plumb)
-    py = args.python
+    py = shutil.which(args.python)
+    if py is None:
+        sys.exit(f"mem_overhead.py: no Python at {args.python}; give one "
+                 "with --python")
     if not os.access(plumb, os.X_OK):
         sys.exit(f"mem_overhead.py: {plumb} is missing; run make")
     env = dict(os.environ)
@@ -311,9 +318,10 @@ def main():
     plumb_mean = None
     if plumb_tool.peaks:
         plumb_mean = plumb_mean_bytes(plumb_tool.out)
+    runs = len(tracemalloc_tool.peaks)
     print(f"true peak: {true_peak} bytes, from tracemalloc, which records "
-          "every allocation through Python's allocators (no sampling); "
-          f"{len(tracemalloc_tool.peaks)} runs differ by {spread} bytes")
+          "every allocation through Python's allocators (no sampling)" +
+          (f"; {runs} runs differ by {spread} bytes" if runs > 1 else ""))
     print_peaks(tools, true_peak, plumb_mean)
 
     plain = shlex.join([py, WORKLOAD])
@@ -348,8 +356,8 @@ def main():
     print()
     plumb_row = next((r for r in rows if r["tool"] == plumb_tool.name), None)
     if plumb_row is None:
-        print(f"goal: plumb mem could not be measured "
-              f"({plumb_tool.error}): FAIL")
+        print("goal: plumb mem could not be measured (its error is above): "
+              "FAIL")
         ok = False
     else:
         hi = plumb_row["paired"][2]
