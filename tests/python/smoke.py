@@ -44,8 +44,20 @@ def main():
     assert p.samples > 0 and p.python.startswith(
         "CPython %d.%d." % sys.version_info[:2]), p
     assert ";work (" in p.collapsed() and str(p).startswith("plumb profile")
+    with plumb.memory() as m:
+        held = hold(100_000)
+        del held
+    truth = 100_000 * len(bytes(1000)) + 100_000 * 33
+    assert abs(m.peak_bytes / truth - 1) < 0.05, (m.peak_bytes, truth)
+    top = m.top("peak", "line")[0]
+    assert top.file == __file__ and top.function.endswith(
+        ("hold", "<listcomp>")), top
     print(f"plumb {plumb.__version__} on Python {sys.version.split()[0]}: "
-          f"{r!r}; {c!r}; {fit!r}; {st!r}; {p!r}")
+          f"{r!r}; {c!r}; {fit!r}; {st!r}; {p!r}; {m!r}")
+
+
+def hold(n):
+    return [bytes(1000) for _ in range(n)]
 
 
 if __name__ == "__main__":

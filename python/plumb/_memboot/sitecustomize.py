@@ -59,10 +59,17 @@ def _start(out: str, mean: str, native: bool) -> None:
     try:
         from plumb import _core
     except ImportError as e:
+        import importlib.machinery
+        package = os.path.join(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__))))
+        wanted = "_core" + importlib.machinery.EXTENSION_SUFFIXES[0]
+        missing = not os.path.exists(os.path.join(package, wanted))
+        why = (f"{package} has no {wanted}" if missing else
+               f"importing it failed: {e}")
         _fail(out, f"plumb's extension is not built for the Python this "
                    f"program runs ({sys.version.split()[0]}, {where}): "
-                   f"build it with `make python-ext PYTHON={where}` in "
-                   f"plumb's checkout ({e})")
+                   f"{why}; build it with `make python-ext PYTHON={where}` "
+                   f"in plumb's checkout")
         return
     try:
         mean_bytes = int(mean) if mean else _core.MEM_DEFAULT_MEAN_BYTES
