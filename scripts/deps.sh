@@ -4,9 +4,11 @@
 # what dpkg does not already have.
 set -eu
 
+# The last two are the peers bench/mem_overhead.py (make bench) measures
+# plumb mem against.
 packages="gcc make pkg-config libsqlite3-dev libjansson-dev libcmocka-dev \
 valgrind python3 python3-dev python3-pytest python3-numpy hyperfine git clang \
-libclang-rt-14-dev"
+libclang-rt-14-dev python3-memory-profiler python3-scalene"
 
 missing=""
 for p in $packages; do
