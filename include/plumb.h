@@ -681,6 +681,13 @@ PLUMB_API int plumb_stack_collapsed(const plumb_stack_t *st, char **out);
  * `name` names the file (NULL: no name). The caller frees *out. */
 PLUMB_API int plumb_stack_speedscope(const plumb_stack_t *st,
                                      const char *name, char **out);
+/* The same with the counts in `unit`, one of speedscope's: "none" (as
+ * plumb_stack_speedscope writes them: samples), "bytes" (memory
+ * profiles), "nanoseconds", "microseconds", "milliseconds", "seconds";
+ * PLUMB_EINVAL for another. */
+PLUMB_API int plumb_stack_speedscope_unit(const plumb_stack_t *st,
+                                          const char *name, const char *unit,
+                                          char **out);
 
 /* One distinct stack of an aggregate, as plumb_stack_each hands it over. */
 typedef struct {

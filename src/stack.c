@@ -943,7 +943,8 @@ static json_t *json_count(uint64_t v)
 /* One profile per thread, in the order the threads were first seen; a
  * sample per distinct stack (in the order stacks were first seen), its
  * weight the number of samples. */
-static json_t *speedscope_document(const plumb_stack_t *st, const char *name)
+static json_t *speedscope_document(const plumb_stack_t *st, const char *name,
+                                   const char *unit)
 {
     json_t *doc = NULL, *frames = NULL, *profiles = NULL;
     json_t **samples = NULL, **weights = NULL;
@@ -1001,7 +1002,7 @@ static json_t *speedscope_document(const plumb_stack_t *st, const char *name)
         if (push(profiles, profile) < 0 ||
             put(profile, "type", json_string("sampled")) < 0 ||
             put(profile, "name", json_text(label)) < 0 ||
-            put(profile, "unit", json_string("none")) < 0 ||
+            put(profile, "unit", json_string(unit)) < 0 ||
             put(profile, "startValue", json_integer(0)) < 0 ||
             put(profile, "endValue", json_count(sub[v])) < 0 ||
             put(profile, "samples", samples[t] = json_array()) < 0 ||
@@ -1058,12 +1059,24 @@ out:
 int plumb_stack_speedscope(const plumb_stack_t *st, const char *name,
                            char **out)
 {
+    return plumb_stack_speedscope_unit(st, name, "none", out);
+}
+
+int plumb_stack_speedscope_unit(const plumb_stack_t *st, const char *name,
+                                const char *unit, char **out)
+{
+    static const char *const units[] = {"none",         "nanoseconds",
+                                        "microseconds", "milliseconds",
+                                        "seconds",      "bytes"};
     if (!out)
         return PLUMB_EINVAL;
     *out = NULL;
-    if (!st)
+    int known = 0;
+    for (size_t i = 0; unit && i < sizeof units / sizeof *units; i++)
+        known |= strcmp(unit, units[i]) == 0;
+    if (!st || !known)
         return PLUMB_EINVAL;
-    json_t *doc = speedscope_document(st, name);
+    json_t *doc = speedscope_document(st, name, unit);
     if (!doc)
         return PLUMB_ENOMEM;
     char *text = json_dumps(doc, JSON_COMPACT);

@@ -284,15 +284,35 @@ static void sampled(void *ptr, uint64_t weight, int has_gil, int native)
     unlock();
 }
 
-/* Under the GIL: the mem and object domains. in_hook is set. */
-static void count_gil(void *ptr, size_t size)
+/* Under the GIL: the mem and object domains. The fast half is inline in
+ * the hooks (it runs on every allocation of the program); this is the
+ * other half, when the countdown has run out. */
+static __attribute__((noinline)) void gil_sample(void *ptr, size_t size)
+{
+    if (size == 0)
+        return;
+    int was = in_hook;
+    in_hook = 1;
+    sampled(ptr, plumb_heap_sampler_hit(&R.gil_sampler, size), 1, 0);
+    in_hook = was;
+}
+
+static inline void count_gil(void *ptr, size_t size)
 {
     R.gil_bytes += size;
     R.gil_allocs++;
-    uint64_t w = plumb_heap_sampler_take(&R.gil_sampler, size);
-    if (w)
-        sampled(ptr, w, 1, 0);
+    R.gil_sampler.countdown -= (int64_t)size;
+    if (R.gil_sampler.countdown <= 0)
+        gil_sample(ptr, size);
 }
+
+/* pymalloc serves requests up to 512 bytes itself and hands larger ones
+ * to the raw domain, whose hook must then not count them again; below
+ * this (448, leaving room for the debug hooks' padding) the allocator
+ * underneath never calls back into a hooked domain, so the mem and object
+ * hooks skip the in_hook flag unless native allocations are recorded too
+ * (pymalloc's arenas are then reported by the shim). */
+#define NESTS_ABOVE 448
 
 /* Any thread: the raw domain and native allocations. in_hook is set. */
 static void count_other(void *ptr, size_t size, int native)
@@ -311,11 +331,11 @@ static void count_other(void *ptr, size_t size, int native)
         sampled(ptr, w, PyGILState_Check(), native);
 }
 
-static void forget(void *ptr)
+/* The slow half of a free: ptr's filter counter is not 0, so it may be a
+ * sampled allocation. */
+static __attribute__((noinline)) void forget_slow(void *ptr)
 {
     _Atomic uint8_t *c = &filter[filter_slot(ptr)];
-    if (atomic_load_explicit(c, memory_order_relaxed) == 0)
-        return;
     lock();
     if (R.heap && plumb_heap_release(R.heap, (uintptr_t)ptr)) {
         uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
@@ -329,6 +349,13 @@ static void forget(void *ptr)
     unlock();
 }
 
+static inline void forget(void *ptr)
+{
+    if (atomic_load_explicit(&filter[filter_slot(ptr)],
+                             memory_order_relaxed) != 0)
+        forget_slow(ptr);
+}
+
 /* The hooks. ctx is the domain's original allocator. */
 
 static void *gil_malloc(void *ctx, size_t size)
@@ -336,11 +363,14 @@ static void *gil_malloc(void *ctx, size_t size)
     PyMemAllocatorEx *a = ctx;
     if (in_hook)
         return a->malloc(a->ctx, size);
-    in_hook = 1;
+    int nests = size > NESTS_ABOVE || R.native;
+    if (nests)
+        in_hook = 1;
     void *p = a->malloc(a->ctx, size);
     if (p)
         count_gil(p, size);
-    in_hook = 0;
+    if (nests)
+        in_hook = 0;
     return p;
 }
 
@@ -349,11 +379,16 @@ static void *gil_calloc(void *ctx, size_t nelem, size_t elsize)
     PyMemAllocatorEx *a = ctx;
     if (in_hook)
         return a->calloc(a->ctx, nelem, elsize);
-    in_hook = 1;
+    size_t size = nelem * elsize;
+    int nests = size > NESTS_ABOVE || R.native ||
+                (elsize && size / elsize != nelem);
+    if (nests)
+        in_hook = 1;
     void *p = a->calloc(a->ctx, nelem, elsize);
     if (p)
-        count_gil(p, nelem * elsize);
-    in_hook = 0;
+        count_gil(p, size);
+    if (nests)
+        in_hook = 0;
     return p;
 }
 
@@ -640,24 +675,10 @@ static int write_atomically(const char *path, const plumb_mem_t *m)
     return err;
 }
 
-/* A snapshot to R.out_path. GIL held. */
-static int snapshot_to_file(int complete)
-{
-    plumb_mem_t *m = NULL;
-    int err = build(complete, &m);
-    if (err)
-        return ENOMEM;
-    int was = in_hook;
-    in_hook = 1;
-    err = write_atomically(R.out_path, m);
-    plumb_mem_free(m);
-    in_hook = was;
-    return err;
-}
-
 /* The ticker: a timeline point every step (the heap estimate and RSS),
  * and with an output path, a snapshot every snapshot_ns. It is not a
- * Python thread: it takes the GIL only to write a snapshot. */
+ * Python thread: it takes the GIL only to copy the record (about a
+ * millisecond), and writes its JSON (several) without it. */
 static void *ticker(void *arg)
 {
     (void)arg;
@@ -685,9 +706,14 @@ static void *ticker(void *arg)
         if (R.out_path && t >= next_snapshot) {
             pthread_mutex_unlock(&R.mu);
             PyGILState_STATE g = PyGILState_Ensure();
-            if (R.on && !R.stopping)
-                snapshot_to_file(0);
+            plumb_mem_t *m = NULL;
+            if (R.on && !R.stopping && build(0, &m) != 0)
+                m = NULL;
             PyGILState_Release(g);
+            if (m) {
+                write_atomically(R.out_path, m);
+                plumb_mem_free(m);
+            }
             pthread_mutex_lock(&R.mu);
             next_snapshot = t + R.snapshot_ns;
         }
@@ -1012,7 +1038,7 @@ static PyObject *md_speedscope(memdata_object *self, PyObject *args,
     if (!st)
         return NULL;
     char *text = NULL;
-    int err = plumb_stack_speedscope(st, name, &text);
+    int err = plumb_stack_speedscope_unit(st, name, "bytes", &text);
     return take_text(err, text);
 }
 

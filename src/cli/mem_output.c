@@ -65,7 +65,7 @@ int cli_print_mem(const plumb_mem_t *m, const char *format,
     else if (format && !strcmp(format, "json"))
         err = plumb_report_mem_json(m, &text);
     else if (format && !strcmp(format, "speedscope"))
-        err = plumb_stack_speedscope(st, title, &text);
+        err = plumb_stack_speedscope_unit(st, title, "bytes", &text);
     else {
         plumb_report_opts_t ro = {
             to_stdout && cli_color_wanted(color, stdout), 0, 0};

@@ -788,6 +788,34 @@ static void speedscope_empty_and_unnamed(void **state)
     plumb_stack_free(st);
 }
 
+/* Counts that are bytes (memory profiles) say so; an unknown unit is
+ * refused rather than written into a file speedscope would reject. */
+static void speedscope_unit_is_written_and_checked(void **state)
+{
+    (void)state;
+    plumb_stack_t *st = new_stack();
+    plumb_frame_t f = {"alloc", "m.py", 3};
+    assert_int_equal(plumb_stack_add(st, "python heap", &f, 1, 0, 4096), 0);
+    char *text = NULL;
+    assert_int_equal(plumb_stack_speedscope_unit(st, NULL, "bytes", &text),
+                     0);
+    json_t *doc = json_loads(text, 0, NULL);
+    assert_non_null(doc);
+    json_t *profile = json_array_get(json_object_get(doc, "profiles"), 0);
+    assert_string_equal(json_string_value(json_object_get(profile, "unit")),
+                        "bytes");
+    assert_int_equal(json_integer_value(json_array_get(
+                         json_object_get(profile, "weights"), 0)), 4096);
+    json_decref(doc);
+    free(text);
+    assert_int_equal(plumb_stack_speedscope_unit(st, NULL, "kilobytes",
+                                                 &text), PLUMB_EINVAL);
+    assert_null(text);
+    assert_int_equal(plumb_stack_speedscope_unit(st, NULL, NULL, &text),
+                     PLUMB_EINVAL);
+    plumb_stack_free(st);
+}
+
 /* File names are bytes; a JSON document is UTF-8. */
 static void speedscope_repairs_bytes_that_are_not_utf8(void **state)
 {
@@ -1160,6 +1188,7 @@ int test_stack_run(void)
         cmocka_unit_test(out_of_memory_every_allocation),
         cmocka_unit_test(speedscope_matches_collapsed),
         cmocka_unit_test(speedscope_empty_and_unnamed),
+        cmocka_unit_test(speedscope_unit_is_written_and_checked),
         cmocka_unit_test(speedscope_repairs_bytes_that_are_not_utf8),
         cmocka_unit_test(add_collapsed_reads_back_what_collapsed_writes),
         cmocka_unit_test(add_collapsed_arguments),

@@ -248,7 +248,7 @@ def test_speedscope_file(plumb):
         "https://www.speedscope.app/file-format-schema.json"
     assert doc["name"] == "bytes alive at the peak"
     [profile] = doc["profiles"]
-    assert profile["type"] == "sampled"
+    assert profile["type"] == "sampled" and profile["unit"] == "bytes"
     assert sum(profile["weights"]) == 104 * MIB
     names = [f["name"] for f in doc["shared"]["frames"]]
     assert "load" in names and "rows" in names

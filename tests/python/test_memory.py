@@ -143,6 +143,7 @@ def test_formats():
     assert all(line.startswith("python heap;") for line in lines)
     doc = json.loads(m.speedscope("allocated"))
     assert doc["$schema"].startswith("https://www.speedscope.app/")
+    assert {p["unit"] for p in doc["profiles"]} == {"bytes"}
     assert sum(sum(p["weights"]) for p in doc["profiles"]) == \
         pytest.approx(m.allocated_bytes, rel=0.1)
     record = json.loads(m.json())

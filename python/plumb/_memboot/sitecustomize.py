@@ -44,6 +44,27 @@ def _fail(out: str, why: str) -> None:
         pass
 
 
+def _load_core():
+    """plumb._core alone: importing the package would run plumb/__init__.py
+    and its modules (typing and all), 78 ms before the program starts. The
+    module is registered under its own name, so a later `import plumb`
+    uses this one."""
+    import importlib.machinery
+    import importlib.util
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        path = os.path.join(package, "_core" + suffix)
+        if os.path.exists(path):
+            break
+    else:
+        raise ImportError(f"no _core{importlib.machinery.EXTENSION_SUFFIXES[0]}")
+    spec = importlib.util.spec_from_file_location("plumb._core", path)
+    core = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(core)
+    sys.modules["plumb._core"] = core
+    return core
+
+
 def _start(out: str, mean: str, native: bool) -> None:
     where = f"{sys.executable or 'this Python'}"
     if sys.implementation.name != "cpython":
@@ -57,7 +78,7 @@ def _start(out: str, mean: str, native: bool) -> None:
                    f"run it with a newer python")
         return
     try:
-        from plumb import _core
+        _core = _load_core()
     except ImportError as e:
         import importlib.machinery
         package = os.path.join(os.path.dirname(os.path.dirname(
