@@ -208,7 +208,10 @@ python-smoke:
 	    PYTHONPATH=$(CURDIR)/python $$py tests/python/smoke.py || exit 1; \
 	done
 
+# plumb mem's tests run their programs with TEST_PYTHON, whose recorder is
+# the extension built for it
 cli-test: all
+	$(MAKE) --no-print-directory PYTHON=$(TEST_PYTHON) python-ext
 	PLUMB=$(CURDIR)/$(BUILD)/plumb PYTHON=$(PYTHON) $(TEST_PYTHON) -m pytest -q tests/cli
 
 test: deps
