@@ -286,16 +286,14 @@ static void sampled(void *ptr, uint64_t weight, int has_gil, int native)
     unlock();
 }
 
-/* Under the GIL: the mem and object domains. The fast half is inline in
- * the hooks (it runs on every allocation of the program); this is the
- * other half, when the countdown has run out. */
-static __attribute__((noinline)) void gil_sample(void *ptr, size_t size)
+/* Under the GIL: the mem and object domains. The countdown is
+ * plumb_heap_sampler_take's, inline; a sampled allocation goes out of
+ * line. */
+static __attribute__((noinline)) void gil_sample(void *ptr, uint64_t weight)
 {
-    if (size == 0)
-        return;
     int was = in_hook;
     in_hook = 1;
-    sampled(ptr, plumb_heap_sampler_hit(&R.gil_sampler, size), 1, 0);
+    sampled(ptr, weight, 1, 0);
     in_hook = was;
 }
 
@@ -303,9 +301,9 @@ static inline void count_gil(void *ptr, size_t size)
 {
     R.gil_bytes += size;
     R.gil_allocs++;
-    R.gil_sampler.countdown -= (int64_t)size;
-    if (R.gil_sampler.countdown <= 0)
-        gil_sample(ptr, size);
+    uint64_t w = plumb_heap_sampler_take(&R.gil_sampler, size);
+    if (w)
+        gil_sample(ptr, w);
 }
 
 /* pymalloc serves requests up to 512 bytes itself and hands larger ones

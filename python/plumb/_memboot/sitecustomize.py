@@ -57,7 +57,8 @@ def _load_core():
         if os.path.exists(path):
             break
     else:
-        raise ImportError(f"no _core{importlib.machinery.EXTENSION_SUFFIXES[0]}")
+        raise ImportError(f"{package} has no "
+                          f"_core{importlib.machinery.EXTENSION_SUFFIXES[0]}")
     spec = importlib.util.spec_from_file_location("plumb._core", path)
     core = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(core)
@@ -80,16 +81,9 @@ def _start(out: str, mean: str, native: bool) -> None:
     try:
         _core = _load_core()
     except ImportError as e:
-        import importlib.machinery
-        package = os.path.join(os.path.dirname(os.path.dirname(
-            os.path.abspath(__file__))))
-        wanted = "_core" + importlib.machinery.EXTENSION_SUFFIXES[0]
-        missing = not os.path.exists(os.path.join(package, wanted))
-        why = (f"{package} has no {wanted}" if missing else
-               f"importing it failed: {e}")
         _fail(out, f"plumb's extension is not built for the Python this "
                    f"program runs ({sys.version.split()[0]}, {where}): "
-                   f"{why}; build it with `make python-ext PYTHON={where}` "
+                   f"{e}; build it with `make python-ext PYTHON={where}` "
                    f"in plumb's checkout")
         return
     try:
