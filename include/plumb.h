@@ -1193,6 +1193,235 @@ PLUMB_API void plumb_heap_totals(const plumb_heap_t *h,
 PLUMB_API const plumb_heap_site_t *plumb_heap_site(const plumb_heap_t *h,
                                                    uint32_t site);
 
+/* ---- sql: statements, plans, scratch databases, index trials ----------- *
+ * Strings a function returns through char ** or inside a struct are the
+ * caller's, freed by the matching _free/_close (or free() for a lone char *).
+ * *errmsg, where a function takes one, receives on failure a message
+ * (malloc'd, the caller frees) that names the statement or the database. */
+
+typedef enum {
+    PLUMB_SQL_OTHER,
+    PLUMB_SQL_SELECT,
+    PLUMB_SQL_INSERT,
+    PLUMB_SQL_UPDATE,
+    PLUMB_SQL_DELETE
+} plumb_sql_kind_t;
+
+/* One statement's shape: the same statement with other values has the same
+ * text and id. */
+typedef struct {
+    /* Literals (strings, numbers, blobs) and placeholders (?, ?NNN, :name,
+     * @name, $name, $1, %s, %(name)s) become ?; a list of them in IN (...)
+     * or a run of VALUES tuples becomes one; comments go; whitespace folds
+     * to single spaces; unquoted words are lower-cased; quoted identifiers
+     * are kept as written. */
+    char *text;
+    uint64_t id;               /* 64-bit FNV-1a of text */
+    plumb_sql_kind_t kind;     /* of the first keyword (WITH ... looks on) */
+    unsigned n_literals;       /* literal values written into the statement */
+    unsigned n_placeholders;
+} plumb_sql_fingerprint_t;
+
+/* Fingerprints sql (NUL-terminated). PLUMB_EINVAL for NULL, PLUMB_ENOMEM.
+ * Never fails on malformed SQL: unterminated strings and comments end at
+ * the end of the text. */
+PLUMB_API int plumb_sql_fingerprint(const char *sql,
+                                    plumb_sql_fingerprint_t *out);
+PLUMB_API void plumb_sql_fingerprint_close(plumb_sql_fingerprint_t *fp);
+PLUMB_API const char *plumb_sql_kind_name(plumb_sql_kind_t kind);
+
+/* How a statement reaches one table: the columns its WHERE (and JOIN ... ON)
+ * compares with a value by equality (= or IN), by range (<, <=, >, >=,
+ * BETWEEN, LIKE with a constant prefix), and its ORDER BY columns. Names
+ * are canonical: unquoted ones lower-cased, quoted ones as written without
+ * their quotes. */
+typedef struct {
+    char *table;
+    char **eq;
+    size_t n_eq;
+    char **range;
+    size_t n_range;
+    char **order;
+    size_t n_order;
+} plumb_sql_access_t;
+
+/* The tables sql reads through WHERE, JOIN ... ON and ORDER BY, an access
+ * per table (*n = 0 for statements it cannot read: not an error).
+ * Qualified columns go to their table or alias; unqualified ones to the
+ * only table, and are dropped when there are several. */
+PLUMB_API int plumb_sql_accesses(const char *sql, plumb_sql_access_t **out,
+                                 size_t *n);
+PLUMB_API void plumb_sql_accesses_free(plumb_sql_access_t *a, size_t n);
+
+/* An index to try: name "plumb_<table>_<col>..." (reduced to [a-z0-9_],
+ * at most 63 bytes) and its CREATE INDEX statement, identifiers quoted. */
+typedef struct {
+    char *table;
+    char **columns;
+    size_t n_columns;
+    char *name;
+    char *create_sql;
+} plumb_sql_index_t;
+
+/* Candidate indexes for the accesses, best first, without duplicates: the
+ * equality columns, then each range column or the ORDER BY columns.
+ * *n = 0 when there is nothing to index. */
+PLUMB_API int plumb_sql_index_candidates(const plumb_sql_access_t *a,
+                                         size_t n_access,
+                                         plumb_sql_index_t **out, size_t *n);
+PLUMB_API void plumb_sql_index_free(plumb_sql_index_t *ix, size_t n);
+
+/* The batched form of a statement run once per value: its fingerprint
+ * with the single "col = ?" turned into "col IN (?, ?, ...)". PLUMB_ENOTFOUND
+ * when the statement has no single equality on a placeholder or literal. */
+PLUMB_API int plumb_sql_batched(const char *sql, char **out);
+
+typedef enum {
+    PLUMB_SQL_STEP_SCAN,   /* reads a whole table (or whole index) */
+    PLUMB_SQL_STEP_SEARCH, /* reads part of a table through an index */
+    PLUMB_SQL_STEP_SORT,   /* sorts rows: a temporary b-tree, a Sort node */
+    PLUMB_SQL_STEP_OTHER
+} plumb_sql_step_kind_t;
+
+typedef struct {
+    plumb_sql_step_kind_t kind;
+    char *table;  /* NULL when the step names none */
+    char *index;  /* NULL when it uses none */
+    char *detail; /* the planner's words, e.g. "SCAN book" */
+    double rows;  /* the planner's estimate, NAN when it gives none */
+} plumb_sql_step_t;
+
+typedef struct {
+    plumb_sql_step_t *steps;
+    size_t n_steps, cap;
+} plumb_sql_plan_t;
+
+PLUMB_API void plumb_sql_plan_init(plumb_sql_plan_t *plan);
+PLUMB_API void plumb_sql_plan_close(plumb_sql_plan_t *plan);
+/* Appends one row's detail column of SQLite's EXPLAIN QUERY PLAN (each
+ * version's wording: "SCAN t", "SCAN TABLE t", "SEARCH t USING INDEX i
+ * (a=?)", "USE TEMP B-TREE FOR ORDER BY", ...). */
+PLUMB_API int plumb_sql_plan_add_sqlite(plumb_sql_plan_t *plan,
+                                        const char *detail);
+/* Appends the nodes of PostgreSQL's EXPLAIN (FORMAT JSON) output, depth
+ * first. PLUMB_EPARSE for text that is not such a document. */
+PLUMB_API int plumb_sql_plan_add_pg(plumb_sql_plan_t *plan,
+                                    const char *json);
+/* The steps' details joined with "; " (malloc'd). */
+PLUMB_API int plumb_sql_plan_text(const plumb_sql_plan_t *plan, char **out);
+
+typedef enum {
+    PLUMB_SQL_NULL,
+    PLUMB_SQL_INTEGER,
+    PLUMB_SQL_REAL,
+    PLUMB_SQL_TEXT,
+    PLUMB_SQL_BLOB
+} plumb_sql_type_t;
+
+/* A bound parameter; bytes is borrowed (TEXT: UTF-8, len bytes). name is
+ * NULL for positional parameters, else the placeholder's name without its
+ * prefix character (":id" -> "id"). */
+typedef struct {
+    plumb_sql_type_t type;
+    int64_t integer;
+    double real;
+    const char *bytes;
+    size_t len;
+    const char *name;
+} plumb_sql_value_t;
+
+/* A scratch database: a private copy of a SQLite file (made with the backup
+ * API from a read-only handle, in a temporary file that close removes), or
+ * a PostgreSQL session inside a transaction that close rolls back. The
+ * user's database is never written. */
+typedef struct plumb_sql_db plumb_sql_db_t;
+
+typedef enum { PLUMB_SQL_SQLITE, PLUMB_SQL_POSTGRESQL } plumb_sql_engine_t;
+
+/* target: "postgresql://...", "postgres://..." or a libpq "key=value ..."
+ * string (PostgreSQL), else the path of a SQLite file, which must exist.
+ * PLUMB_ENOTFOUND (no such file), PLUMB_EACCESS, PLUMB_EIO (cannot copy or
+ * connect: *errmsg says why), PLUMB_EUNSUPPORTED (built without libpq). */
+PLUMB_API int plumb_sql_db_open(const char *target, plumb_sql_db_t **out,
+                                char **errmsg);
+PLUMB_API void plumb_sql_db_close(plumb_sql_db_t *db);
+PLUMB_API plumb_sql_engine_t plumb_sql_db_engine(const plumb_sql_db_t *db);
+/* Runs statements that take no parameters and return nothing to keep
+ * (CREATE INDEX, ANALYZE, SAVEPOINT ...). PLUMB_EIO on an SQL error. */
+PLUMB_API int plumb_sql_db_exec(plumb_sql_db_t *db, const char *sql,
+                                char **errmsg);
+
+typedef struct {
+    int64_t wall_ns; /* prepare, bind, execute and read every row */
+    int64_t rows;    /* rows returned, or changed when it returns none */
+    /* The rows as a multiset: the sum of a 64-bit hash of each row, so two
+     * runs that return the same rows in another order agree. */
+    uint64_t digest;
+} plumb_sql_result_t;
+
+/* Runs one statement with its parameters (SQLite binds by position or by
+ * name; PostgreSQL sends them as text for $1, $2, ...) and reads all rows.
+ * PLUMB_EIO on an SQL error. */
+PLUMB_API int plumb_sql_db_run(plumb_sql_db_t *db, const char *sql,
+                               const plumb_sql_value_t *params,
+                               size_t n_params, plumb_sql_result_t *res,
+                               char **errmsg);
+/* The planner's plan for the statement, appended to plan. */
+PLUMB_API int plumb_sql_db_explain(plumb_sql_db_t *db, const char *sql,
+                                   const plumb_sql_value_t *params,
+                                   size_t n_params, plumb_sql_plan_t *plan,
+                                   char **errmsg);
+/* Bytes on disk of the index named name. */
+PLUMB_API int plumb_sql_db_index_bytes(plumb_sql_db_t *db, const char *name,
+                                       int64_t *bytes, char **errmsg);
+
+/* One statement with one set of parameters, as the program ran it. */
+typedef struct {
+    const char *sql;
+    const plumb_sql_value_t *params;
+    size_t n_params;
+} plumb_sql_call_t;
+
+typedef struct {
+    unsigned rounds;        /* timed rounds on each side, default 7 */
+    int64_t max_round_ns;   /* a side's rounds stop past this, default 2 s */
+    plumb_compare_opts_t compare;
+} plumb_sql_trial_opts_t;
+
+PLUMB_API void plumb_sql_trial_opts_init(plumb_sql_trial_opts_t *opts);
+
+/* What one candidate index did to the traced statements. */
+typedef struct {
+    /* Rounds of running every read (each once, results read in full),
+     * without and with the index: baseline = without. */
+    plumb_comparison_t reads;
+    double before_round_ns, after_round_ns; /* medians */
+    int same_results;       /* every read returned the same rows */
+    char *plan_before;      /* plumb_sql_plan_text of the first read */
+    char *plan_after;
+    int scan_removed;       /* a SCAN of the table became a SEARCH */
+    int64_t index_bytes;
+    /* The writes (INSERT, UPDATE, DELETE), each run inside a savepoint that
+     * is rolled back: baseline = without the index. has_writes = 0 when
+     * there were none. */
+    int has_writes;
+    plumb_comparison_t writes;
+} plumb_sql_trial_t;
+
+/* Tries index on db: times the reads without it, creates it and runs
+ * ANALYZE, times them again, compares results, plans and the writes' cost,
+ * then drops it. db is left as it was. PLUMB_EIO when the index cannot be
+ * made or a statement fails (*errmsg says which). */
+PLUMB_API int plumb_sql_trial_run(plumb_sql_db_t *db,
+                                  const plumb_sql_index_t *index,
+                                  const plumb_sql_call_t *reads,
+                                  size_t n_reads,
+                                  const plumb_sql_call_t *writes,
+                                  size_t n_writes,
+                                  const plumb_sql_trial_opts_t *opts,
+                                  plumb_sql_trial_t *out, char **errmsg);
+PLUMB_API void plumb_sql_trial_close(plumb_sql_trial_t *t);
+
 #ifdef __cplusplus
 }
 #endif
