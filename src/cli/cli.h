@@ -150,4 +150,51 @@ int cli_print_mem(const plumb_mem_t *m, const char *format,
 int cli_print_mem_diff(const plumb_mem_t *a, const plumb_mem_t *b,
                        const char *color, unsigned top);
 
+/* ---- launching a Python program with a boot directory (launch.c) ----- */
+
+/* One launch: a private temporary directory, the file the program leaves
+ * its result in and the one it leaves a sentence in when it could not
+ * start, and the program's environment. */
+typedef struct {
+    char dir[4096];
+    char out[4096 + 16];
+    char error[4096 + 16];
+    char **envp;
+    size_t n_env;
+} cli_launch_t;
+
+/* The directory of the running plumb executable, into dir; -1 if unknown. */
+int cli_exe_dir(char *dir, size_t size);
+int cli_is_file(const char *path);
+/* The directory holding the plumb Python package (PLUMB_PYTHON_DIR, else
+ * python/ beside the executable's directory) into pkg, checked to have
+ * plumb/<boot>/sitecustomize.py; says what is wrong when not (-1). */
+int cli_launch_package(const char *boot, const char *subcommand, char *pkg,
+                       size_t size);
+/* Makes l's private directory, plumb-<name>-XXXXXX under TMPDIR, with the
+ * result file <name>.json in it; says what is wrong when it cannot (-1). */
+int cli_launch_dir(cli_launch_t *l, const char *name);
+/* The program's environment: plumb's own without PYTHONPATH, the
+ * variables of vars ("NAME=value", up to the first NULL) and of drop ("NAME") left out, then PYTHONPATH
+ * with pkg/plumb/<boot> and pkg in front, vars, and with preload,
+ * LD_PRELOAD with it in front. -1 when out of memory. */
+int cli_launch_env(cli_launch_t *l, const char *pkg, const char *boot,
+                   const char *const *vars, const char *const *drop,
+                   const char *preload);
+/* Starts argv with l's environment and plumb's signal mask, and waits for
+ * it, passing on SIGINT, SIGTERM and SIGHUP sent to plumb alone (the
+ * terminal's Ctrl-C reaches the program by itself). The raw wait status in
+ * *status. -1 (said) when it cannot be started. */
+int cli_launch_run(cli_launch_t *l, char *const *argv, int *status,
+                   int64_t *elapsed_ns);
+/* Removes the environment, the private directory and what is in it. */
+void cli_launch_close(cli_launch_t *l);
+/* The sentence the boot left when it could not start (trailing blanks
+ * cut), or NULL when there is none. The caller frees it. */
+char *cli_launch_failure(const cli_launch_t *l);
+/* The whole of a small file in a new string, or NULL (errno set). */
+char *cli_slurp(const char *path);
+/* "was killed by signal 9 (Killed)" or "exited with status 3". */
+void cli_how_it_ended(int status, char *out, size_t size);
+
 #endif

@@ -2,23 +2,18 @@
  * it (through PYTHONPATH and a sitecustomize, docs of the interface in
  * python/plumb/_memboot/), waits for it, reads the memory profile the
  * recorder left and reports it. The recording itself happens in the
- * program (python/plumb/_mem.c); this file only sets up its environment,
- * passes signals on and tells the user what came of it. */
+ * program (python/plumb/_mem.c); this file only chooses its environment
+ * (launch.c starts it and passes signals on) and tells the user what came
+ * of it. */
 #define _GNU_SOURCE
 #include "cli/cli.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 extern char **environ;
 
@@ -71,63 +66,6 @@ enum {
 #define ENV_MEAN "PLUMB_MEM_MEAN_BYTES"
 #define ENV_NATIVE "PLUMB_MEM_NATIVE"
 
-/* What one recording needs and leaves. */
-typedef struct {
-    char dir[PATH_MAX];      /* private temporary directory */
-    char out[PATH_MAX + 16]; /* the recorder's JSON */
-    char error[PATH_MAX + 16]; /* its sentence when it could not start */
-    char **envp;             /* the program's environment */
-    size_t n_env;
-} launch_t;
-
-/* The directory of the running plumb executable, into dir. */
-static int exe_dir(char *dir, size_t size)
-{
-    ssize_t n = readlink("/proc/self/exe", dir, size - 1);
-    if (n <= 0)
-        return -1;
-    dir[n] = '\0';
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        return -1;
-    *slash = '\0';
-    return 0;
-}
-
-static int is_file(const char *path)
-{
-    struct stat sb;
-    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
-/* The directory holding the plumb Python package, into pkg; says what is
- * wrong when there is none. */
-static int find_package(char *pkg, size_t size)
-{
-    const char *env = getenv("PLUMB_PYTHON_DIR");
-    char dir[PATH_MAX], boot[PATH_MAX + 128];
-    if (env && *env)
-        snprintf(pkg, size, "%s", env);
-    else if (exe_dir(dir, sizeof dir) == 0)
-        snprintf(pkg, size, "%s/../python", dir);
-    else
-        snprintf(pkg, size, "python");
-    snprintf(boot, sizeof boot, "%s/plumb/_memboot/sitecustomize.py", pkg);
-    if (is_file(boot))
-        return 0;
-    if (env && *env)
-        cli_error("plumb's Python package is not in %s (PLUMB_PYTHON_DIR): "
-                  "it has no plumb/_memboot/sitecustomize.py; set "
-                  "PLUMB_PYTHON_DIR to the directory that holds the plumb "
-                  "package (python/ in plumb's source tree)", pkg);
-    else
-        cli_error("plumb's Python package, which plumb mem runs inside the "
-                  "program, is not in %s; set PLUMB_PYTHON_DIR to the "
-                  "directory that holds the plumb package (python/ in "
-                  "plumb's source tree)", pkg);
-    return -1;
-}
-
 /* The native shim, into lib; says what is wrong when there is none. */
 static int find_native(char *lib, size_t size)
 {
@@ -135,16 +73,16 @@ static int find_native(char *lib, size_t size)
     char dir[PATH_MAX];
     if (env && *env) {
         snprintf(lib, size, "%s", env);
-        if (is_file(lib))
+        if (cli_is_file(lib))
             return 0;
         cli_error("--native: the native allocation library %s "
                   "(PLUMB_NATIVE_LIB) does not exist; set PLUMB_NATIVE_LIB "
                   "to plumb's libplumb-native.so, or leave --native out", lib);
         return -1;
     }
-    if (exe_dir(dir, sizeof dir) == 0) {
+    if (cli_exe_dir(dir, sizeof dir) == 0) {
         snprintf(lib, size, "%s/libplumb-native.so", dir);
-        if (is_file(lib))
+        if (cli_is_file(lib))
             return 0;
     } else {
         snprintf(lib, size, "libplumb-native.so");
@@ -155,232 +93,14 @@ static int find_native(char *lib, size_t size)
     return -1;
 }
 
-/* "NAME=value" in a new string; NULL when out of memory. */
-static char *env_entry(const char *name, const char *value)
-{
-    char *e = NULL;
-    return asprintf(&e, "%s=%s", name, value) < 0 ? NULL : e;
-}
-
-/* Appends entry (owned) to l->envp; -1 when out of memory. */
-static int env_push(launch_t *l, char *entry)
-{
-    if (!entry)
-        return -1;
-    l->envp[l->n_env++] = entry;
-    return 0;
-}
-
-static int is_var(const char *entry, const char *name)
-{
-    size_t n = strlen(name);
-    return strncmp(entry, name, n) == 0 && entry[n] == '=';
-}
-
-/* The program's environment: plumb's own, the recorder's variables set
- * (those inherited dropped), PYTHONPATH and, with --native, LD_PRELOAD
- * prefixed. -1 when out of memory. */
-static int make_env(launch_t *l, const char *pkg, uint64_t mean_bytes,
-                    const char *native_lib)
-{
-    size_t n = 0;
-    while (environ[n])
-        n++;
-    if (!(l->envp = calloc(n + 8, sizeof *l->envp)))
-        return -1;
-    const char *pythonpath = getenv("PYTHONPATH");
-    const char *preload = getenv("LD_PRELOAD");
-    for (size_t i = 0; i < n; i++) {
-        const char *e = environ[i];
-        if (is_var(e, "PYTHONPATH") || is_var(e, ENV_OUT) ||
-            is_var(e, ENV_MEAN) || is_var(e, ENV_NATIVE) ||
-            (native_lib && is_var(e, "LD_PRELOAD")))
-            continue;
-        if (env_push(l, strdup(e)))
-            return -1;
-    }
-    char mean[32], *path = NULL;
-    snprintf(mean, sizeof mean, "%llu", (unsigned long long)mean_bytes);
-    if (asprintf(&path, "%s/plumb/_memboot:%s%s%s", pkg, pkg,
-                 pythonpath && *pythonpath ? ":" : "",
-                 pythonpath ? pythonpath : "") < 0)
-        return -1;
-    if (env_push(l, env_entry("PYTHONPATH", path))) {
-        free(path);
-        return -1;
-    }
-    free(path);
-    if (env_push(l, env_entry(ENV_OUT, l->out)) ||
-        env_push(l, env_entry(ENV_MEAN, mean)))
-        return -1;
-    if (native_lib) {
-        char *libs = NULL;
-        if (asprintf(&libs, "%s%s%s", native_lib,
-                     preload && *preload ? ":" : "",
-                     preload ? preload : "") < 0)
-            return -1;
-        int bad = env_push(l, env_entry("LD_PRELOAD", libs));
-        free(libs);
-        if (bad || env_push(l, env_entry(ENV_NATIVE, "1")))
-            return -1;
-    }
-    return 0;
-}
-
-/* Removes the private directory and what the recorder left in it. */
-static void launch_close(launch_t *l)
-{
-    if (l->envp) {
-        for (size_t i = 0; i < l->n_env; i++)
-            free(l->envp[i]);
-        free(l->envp);
-    }
-    if (!*l->dir)
-        return;
-    DIR *d = opendir(l->dir);
-    if (d) {
-        struct dirent *e;
-        char path[PATH_MAX + 256];
-        while ((e = readdir(d)) != NULL) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-                continue;
-            snprintf(path, sizeof path, "%s/%s", l->dir, e->d_name);
-            unlink(path);
-        }
-        closedir(d);
-    }
-    rmdir(l->dir);
-}
-
-static int make_dir(launch_t *l)
-{
-    const char *tmp = getenv("TMPDIR");
-    snprintf(l->dir, sizeof l->dir, "%s/plumb-mem-XXXXXX",
-             tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(l->dir)) {
-        cli_error("cannot create a temporary directory in %s for the "
-                  "recorder's output: %s; set TMPDIR to a writable "
-                  "directory", tmp && *tmp ? tmp : "/tmp", strerror(errno));
-        l->dir[0] = '\0';
-        return -1;
-    }
-    snprintf(l->out, sizeof l->out, "%s/mem.json", l->dir);
-    snprintf(l->error, sizeof l->error, "%s/mem.json.error", l->dir);
-    return 0;
-}
-
-/* Starts argv with the environment of l, its signals as plumb's were,
- * and waits for it, passing on SIGINT, SIGTERM and SIGHUP sent to plumb
- * alone (the terminal's Ctrl-C reaches the program by itself). The raw
- * wait status in *status. */
-static int run(launch_t *l, char *const *argv, int *status,
-               int64_t *elapsed_ns)
-{
-    sigset_t wanted, old;
-    posix_spawnattr_t attr;
-    pid_t child;
-    sigemptyset(&wanted);
-    sigaddset(&wanted, SIGINT);
-    sigaddset(&wanted, SIGTERM);
-    sigaddset(&wanted, SIGHUP);
-    sigaddset(&wanted, SIGCHLD); /* blocked, it is queued: wakes the wait */
-    /* ignored, SIGCHLD would reap the child before plumb learns its end */
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    sigaction(SIGCHLD, &dfl, NULL);
-    sigprocmask(SIG_BLOCK, &wanted, &old);
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setsigmask(&attr, &old);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-    int64_t start = plumb_clock_now_ns();
-    int rc = posix_spawnp(&child, argv[0], NULL, &attr, argv, l->envp);
-    posix_spawnattr_destroy(&attr);
-    if (rc != 0) {
-        sigprocmask(SIG_SETMASK, &old, NULL);
-        if (rc == ENOENT)
-            cli_error("command not found: '%s'; check its name, or give its "
-                      "path", argv[0]);
-        else
-            cli_error("cannot start '%s': %s; check that it is an "
-                      "executable program", argv[0], strerror(rc));
-        return -1;
-    }
-    for (;;) {
-        pid_t got = waitpid(child, status, WNOHANG);
-        if (got == child)
-            break;
-        if (got < 0 && errno != EINTR) {
-            cli_error("cannot wait for the program: %s", strerror(errno));
-            sigprocmask(SIG_SETMASK, &old, NULL);
-            return -1;
-        }
-        siginfo_t info;
-        struct timespec at_most = {1, 0};
-        int sig = sigtimedwait(&wanted, &info, &at_most);
-        if (sig > 0 && sig != SIGCHLD && info.si_code != SI_KERNEL)
-            kill(child, sig);
-    }
-    *elapsed_ns = plumb_clock_now_ns() - start;
-    /* a Ctrl-C meant for the program that came as it ended must not stop
-     * plumb before it reports */
-    struct timespec none = {0, 0};
-    siginfo_t info;
-    while (sigtimedwait(&wanted, &info, &none) > 0)
-        ;
-    sigprocmask(SIG_SETMASK, &old, NULL);
-    return 0;
-}
-
-/* The whole of a small file in a new string, or NULL (errno set). */
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *data = malloc(cap);
-    while (data) {
-        n += fread(data + n, 1, cap - n - 1, f);
-        if (n < cap - 1)
-            break;
-        char *grown = realloc(data, cap *= 2);
-        if (!grown)
-            free(data);
-        data = grown;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!data || bad) {
-        free(data);
-        errno = bad ? EIO : ENOMEM;
-        return NULL;
-    }
-    data[n] = '\0';
-    return data;
-}
-
-/* "killed by signal 9 (Killed)" or "exited with status 3". */
-static void how_it_ended(int status, char *out, size_t size)
-{
-    if (WIFSIGNALED(status))
-        snprintf(out, size, "was killed by signal %d (%s)", WTERMSIG(status),
-                 strsignal(WTERMSIG(status)));
-    else
-        snprintf(out, size, "exited with status %d", WEXITSTATUS(status));
-}
-
 /* The profile the recorder left, or NULL after saying why there is none. */
-static plumb_mem_t *read_profile(const launch_t *l, const char *program,
+static plumb_mem_t *read_profile(const cli_launch_t *l, const char *program,
                                  int status, int64_t elapsed_ns)
 {
     char ended[128], why[512];
-    how_it_ended(status, ended, sizeof ended);
-    char *sentence = slurp(l->error);
+    cli_how_it_ended(status, ended, sizeof ended);
+    char *sentence = cli_launch_failure(l);
     if (sentence) {
-        size_t len = strlen(sentence);
-        while (len && (sentence[len - 1] == '\n' || sentence[len - 1] == ' '))
-            sentence[--len] = '\0';
         cli_error("%s", *sentence ? sentence
                                   : "plumb's recorder could not start in "
                                     "the program, and did not say why");
@@ -389,7 +109,7 @@ static plumb_mem_t *read_profile(const launch_t *l, const char *program,
         free(sentence);
         return NULL;
     }
-    char *text = slurp(l->out);
+    char *text = cli_slurp(l->out);
     if (!text && errno == ENOENT) {
         if (WIFSIGNALED(status))
             cli_error("'%s' %s after %.1f s, before plumb's recorder wrote "
@@ -502,7 +222,7 @@ int cli_mem(int argc, char **argv)
         return CLI_USAGE;
     }
     char pkg[PATH_MAX + 64], native_lib[PATH_MAX + 64];
-    if (find_package(pkg, sizeof pkg) ||
+    if (cli_launch_package("_memboot", "plumb mem", pkg, sizeof pkg) ||
         (native && find_native(native_lib, sizeof native_lib)))
         return CLI_FAILED;
     /* Opened before the program runs: a bad store path fails now, not
@@ -510,19 +230,28 @@ int cli_mem(int argc, char **argv)
     plumb_store_t *st = NULL;
     if (!no_store && !(st = cli_open_store(store_path)))
         return CLI_FAILED;
-    launch_t l;
+    cli_launch_t l;
     memset(&l, 0, sizeof l);
     plumb_mem_t *m = NULL;
     char *command = NULL;
     int rc = CLI_FAILED, status = 0;
     int64_t elapsed_ns = 0;
-    if (make_dir(&l))
+    char mean[64];
+    snprintf(mean, sizeof mean, ENV_MEAN "=%llu",
+             (unsigned long long)mean_bytes);
+    char out_var[sizeof l.out + 32];
+    if (cli_launch_dir(&l, "mem"))
         goto out;
-    if (make_env(&l, pkg, mean_bytes, native ? native_lib : NULL)) {
+    snprintf(out_var, sizeof out_var, ENV_OUT "=%s", l.out);
+    const char *vars[] = {out_var, mean, native ? ENV_NATIVE "=1" : NULL,
+                          NULL};
+    const char *drop[] = {ENV_NATIVE, NULL};
+    if (cli_launch_env(&l, pkg, "_memboot", vars, drop,
+                       native ? native_lib : NULL)) {
         cli_error("out of memory");
         goto out;
     }
-    if (run(&l, argv + optind, &status, &elapsed_ns))
+    if (cli_launch_run(&l, argv + optind, &status, &elapsed_ns))
         goto out;
     if (!(m = read_profile(&l, argv[optind], status, elapsed_ns)))
         goto out;
@@ -545,7 +274,7 @@ int cli_mem(int argc, char **argv)
 out:
     free(command);
     plumb_mem_free(m);
-    launch_close(&l);
+    cli_launch_close(&l);
     plumb_store_close(st);
     return rc;
 }
