@@ -15,8 +15,6 @@
 #include <string.h>
 #include <sys/wait.h>
 
-extern char **environ;
-
 static const char usage[] =
     "usage: plumb mem [options] -- python3 SCRIPT [ARGS...]\n"
     "\n"
