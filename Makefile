@@ -57,7 +57,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all deps demo test unit unit-asan unit-valgrind cli-test bench fuzz clean \
+.PHONY: all deps demo test unit unit-asan unit-valgrind cli-test bench fuzz clean sql-pg-test \
         python-ext pic-libs python-test python-smoke native-test native-test-ubsan \
         bench-native
 all: $(BUILD)/libplumb.a $(BUILD)/plumb $(BUILD)/libplumb-native.so
@@ -92,6 +92,14 @@ unit-asan:
 unit-valgrind: $(BUILD)/test-runner
 	valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 	    $(BUILD)/test-runner
+
+# The PostgreSQL tests (group sql_pg, which `unit` leaves out) against a
+# throwaway server on loopback that tests/pgserver.py starts and removes;
+# plain, then under ASan and UBSan.
+sql-pg-test: $(BUILD)/test-runner
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SAN=1 $(BUILD)/asan/test-runner
+	$(TEST_PYTHON) tests/pgserver.py run -- sh -c \
+	    '$(BUILD)/test-runner sql_pg && $(BUILD)/asan/test-runner sql_pg'
 
 # The native allocation shim that `plumb mem --native` preloads into the
 # program it records (include/plumb_native.h): one file, position-independent,
@@ -233,6 +241,7 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) unit-asan
 	$(MAKE) unit-valgrind
+	$(MAKE) sql-pg-test
 	$(MAKE) native-test
 	$(MAKE) native-test-ubsan
 	$(MAKE) fuzz
