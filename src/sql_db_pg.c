@@ -5,8 +5,9 @@
  * so that one that fails is undone alone and the transaction stays usable.
  * The Makefile builds sql_db_nopg.c instead when libpq is missing.
  *
- * Connection strings may hold a password: no message ever repeats the
- * target, only libpq's own words, which name the host and the user.
+ * Connection strings may hold a password: no message repeats the target,
+ * and libpq's own words (which name the host and the user, and quote a
+ * malformed target back) have the target's password blotted out.
  */
 #include "sql_db.h"
 
@@ -80,6 +81,80 @@ static int simple(pg_db_t *db, const char *sql, char **errmsg)
 
 /* ---- the session -------------------------------------------------------- */
 
+/* Appends the password(s) the target spells out to secrets (up to 3): as
+ * libpq reads it, and as written in a URL or a key=value string, which is
+ * what libpq's complaints about a malformed target quote. */
+static size_t target_passwords(const char *conninfo, char *secrets[3])
+{
+    size_t n = 0;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
+            secrets[n++] = strdup(o->val);
+    PQconninfoFree(opts);
+
+    const char *scheme = strstr(conninfo, "://");
+    if (scheme) {
+        /* scheme://user:password@host... */
+        const char *user = scheme + 3;
+        size_t span = strcspn(user, "@/?");
+        const char *colon = memchr(user, ':', span);
+        if (user[span] == '@' && colon && colon + 1 < user + span)
+            secrets[n++] = strndup(colon + 1,
+                                   (size_t)(user + span - colon - 1));
+    } else {
+        /* password = value, or password = 'value with spaces' */
+        for (const char *p = strstr(conninfo, "password"); p && n < 3;
+             p = strstr(p + 1, "password")) {
+            const char *v = p + 8;
+            while (isspace((unsigned char)*v))
+                v++;
+            if (*v != '=')
+                continue;
+            v++;
+            while (isspace((unsigned char)*v))
+                v++;
+            size_t len = *v == '\'' ? strcspn(v + 1, "'") : strcspn(v, " \t\n");
+            if (*v == '\'')
+                v++;
+            if (len)
+                secrets[n++] = strndup(v, len);
+            break;
+        }
+    }
+    return n;
+}
+
+/* message with every password of the target replaced by "***", into buf:
+ * libpq quotes a malformed target back, password and all. */
+static const char *without_passwords(const char *message,
+                                     const char *conninfo, char *buf,
+                                     size_t size)
+{
+    char *secrets[3] = {NULL, NULL, NULL};
+    size_t n = target_passwords(conninfo, secrets);
+    char words[1024];
+    pg_words(message, words, sizeof words);
+    size_t o = 0;
+    for (const char *p = words; *p && o + 1 < size;) {
+        size_t hit = 0;
+        for (size_t i = 0; i < n && !hit; i++)
+            if (secrets[i] && strncmp(p, secrets[i], strlen(secrets[i])) == 0)
+                hit = strlen(secrets[i]);
+        if (hit) {
+            for (const char *r = "***"; *r && o + 1 < size; r++)
+                buf[o++] = *r;
+            p += hit;
+        } else {
+            buf[o++] = *p++;
+        }
+    }
+    buf[o] = '\0';
+    for (size_t i = 0; i < n; i++)
+        free(secrets[i]);
+    return buf;
+}
+
 static void pg_close(plumb_sql_db_t *base)
 {
     pg_db_t *db = (pg_db_t *)base;
@@ -116,8 +191,9 @@ int plumb__sql_pg_open(const char *conninfo, plumb_sql_db_t **out,
     if (PQstatus(db->conn) != CONNECTION_OK) {
         err = plumb__sql_fail(errmsg, PLUMB_EIO,
                               "cannot connect to PostgreSQL: %s",
-                              pg_words(PQerrorMessage(db->conn), words,
-                                       sizeof words));
+                              without_passwords(PQerrorMessage(db->conn),
+                                                conninfo, words,
+                                                sizeof words));
         goto out;
     }
     PQsetNoticeProcessor(db->conn, ignore_notice, NULL);
