@@ -17,10 +17,22 @@ BUILD   ?= build
 SAN     ?=
 
 PKGS    := sqlite3 jansson
+# libpq (Debian: libpq-dev) lets plumb sql reach PostgreSQL; without it
+# src/sql_db_nopg.c refuses PostgreSQL targets instead of src/sql_db_pg.c
+# (and the tests know from PLUMB_HAVE_LIBPQ).
+HAVE_LIBPQ := $(shell pkg-config --exists libpq 2>/dev/null && echo 1)
+ifeq ($(HAVE_LIBPQ),1)
+PKGS    += libpq
+SQL_PG_SRC := src/sql_db_pg.c
+PQ_DEFS := -DPLUMB_HAVE_LIBPQ
+else
+SQL_PG_SRC := src/sql_db_nopg.c
+PQ_DEFS :=
+endif
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) -fvisibility=hidden -Iinclude -Isrc \
-              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+              $(PQ_DEFS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3 -ljansson) -lm -pthread
 # PIC=1: the position-independent build under build/pic that the Python
 # extension links; the tool's main() is left out, the extension calls
@@ -35,7 +47,9 @@ endif
 
 # Operating-system specifics are chosen here, once.
 OS      := $(shell uname -s | tr A-Z a-z)
-LIB_SRC := $(wildcard src/*.c src/report/*.c src/sampler/*.c src/$(OS)/*.c)
+LIB_SRC := $(filter-out src/sql_db_pg.c src/sql_db_nopg.c,\
+               $(wildcard src/*.c src/report/*.c src/sampler/*.c src/$(OS)/*.c)) \
+           $(SQL_PG_SRC)
 CLI_SRC := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/c/*.c)
 
@@ -43,7 +57,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all deps demo test unit unit-asan unit-valgrind cli-test bench fuzz clean \
+.PHONY: all deps demo test unit unit-asan unit-valgrind cli-test bench fuzz clean sql-pg-test \
         python-ext pic-libs python-test python-smoke native-test native-test-ubsan \
         bench-native
 all: $(BUILD)/libplumb.a $(BUILD)/plumb $(BUILD)/libplumb-native.so
@@ -78,6 +92,14 @@ unit-asan:
 unit-valgrind: $(BUILD)/test-runner
 	valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 	    $(BUILD)/test-runner
+
+# The PostgreSQL tests (group sql_pg, which `unit` leaves out) against a
+# throwaway server on loopback that tests/pgserver.py starts and removes;
+# plain, then under ASan and UBSan.
+sql-pg-test: $(BUILD)/test-runner
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SAN=1 $(BUILD)/asan/test-runner
+	$(TEST_PYTHON) tests/pgserver.py run -- sh -c \
+	    '$(BUILD)/test-runner sql_pg && $(BUILD)/asan/test-runner sql_pg'
 
 # The native allocation shim that `plumb mem --native` preloads into the
 # program it records (include/plumb_native.h): one file, position-independent,
@@ -219,6 +241,7 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) unit-asan
 	$(MAKE) unit-valgrind
+	$(MAKE) sql-pg-test
 	$(MAKE) native-test
 	$(MAKE) native-test-ubsan
 	$(MAKE) fuzz

@@ -4,9 +4,12 @@
 # what dpkg does not already have.
 set -eu
 
-# The last two are the peers bench/mem_overhead.py (make bench) measures
-# plumb mem against.
+# libpq-dev lets plumb sql reach PostgreSQL; postgresql is the server its
+# tests start (tests/pgserver.py), python3-psycopg2 the driver the tracer
+# hooks. The last two are the peers bench/mem_overhead.py (make bench)
+# measures plumb mem against.
 packages="gcc make pkg-config libsqlite3-dev libjansson-dev libcmocka-dev \
+libpq-dev postgresql python3-psycopg2 \
 valgrind python3 python3-dev python3-pytest python3-numpy hyperfine git clang \
 libclang-rt-14-dev python3-memory-profiler python3-scalene"
 

@@ -1,5 +1,7 @@
 /* Every C test group, one line each: TEST_GROUP(name) runs
- * test_<name>_run() from tests/c/test_<name>.c. */
+ * test_<name>_run() from tests/c/test_<name>.c. TEST_GROUP_NAMED(name)
+ * is a group that needs something from outside (a database server) and
+ * runs only when the runner is asked for it by name. */
 TEST_GROUP(error)
 TEST_GROUP(report)
 TEST_GROUP(golden)
@@ -25,3 +27,5 @@ TEST_GROUP(unwind)
 TEST_GROUP(profile)
 TEST_GROUP(mem)
 TEST_GROUP(mem_store)
+TEST_GROUP(sql_db)
+TEST_GROUP_NAMED(sql_pg)

@@ -12,7 +12,9 @@
 #include "plumb.h"
 
 #define TEST_GROUP(name) int test_##name##_run(void);
+#define TEST_GROUP_NAMED(name) TEST_GROUP(name)
 #include "test_list.h"
+#undef TEST_GROUP_NAMED
 #undef TEST_GROUP
 
 #endif
