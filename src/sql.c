@@ -546,16 +546,28 @@ out:
     return err;
 }
 
-/* A "[" or "]" that is a subscript, not part of a name (names are T_QIDENT). */
+static int colon_op(const char *s, const token_t *t)
+{
+    return t->kind == T_OP && (tok_is_op(s, t, ":") || tok_is_op(s, t, "::"));
+}
+
+/* The spacing rule of the file comment. An "[" or "]" operator is a
+ * subscript (a quoted name is a T_QIDENT). Where two tokens written
+ * together would read back as others, they keep their space: "::" next to
+ * another colon, a [name] before a "]". */
 static int space_between(const char *s, const token_t *prev, const token_t *cur)
 {
-    if (tok_is_op(s, prev, "(") || tok_is_op(s, prev, ".") ||
-        tok_is_op(s, prev, "::") || tok_is_op(s, prev, "["))
+    if (tok_is_op(s, prev, "(") || tok_is_op(s, prev, ".") || tok_is_op(s, prev, "["))
         return 0;
+    if (tok_is_op(s, prev, "::") && !colon_op(s, cur))
+        return 0;
+    if (prev->kind == T_QIDENT && s[prev->start] == '[' && tok_is_op(s, cur, "]"))
+        return 1; /* [a]] would read back as one name */
     if (tok_is_op(s, cur, ")") || tok_is_op(s, cur, ",") ||
         tok_is_op(s, cur, ";") || tok_is_op(s, cur, ".") ||
-        tok_is_op(s, cur, "::") || tok_is_op(s, cur, "[") ||
-        tok_is_op(s, cur, "]"))
+        tok_is_op(s, cur, "[") || tok_is_op(s, cur, "]"))
+        return 0;
+    if (tok_is_op(s, cur, "::") && !colon_op(s, prev))
         return 0;
     if (tok_is_op(s, cur, "(") &&
         ((prev->kind == T_WORD && !is_keyword(s + prev->start, prev->len)) ||
