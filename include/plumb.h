@@ -1422,6 +1422,186 @@ PLUMB_API int plumb_sql_trial_run(plumb_sql_db_t *db,
                                   plumb_sql_trial_t *out, char **errmsg);
 PLUMB_API void plumb_sql_trial_close(plumb_sql_trial_t *t);
 
+/* ---- sql traces and their analysis ----------------------------------- *
+ * A trace is what the tracer inside a Python program saw (docs/json.md,
+ * "SQL traces"): its connections, and its statements aggregated by
+ * connection, exact text and call site. The analysis groups them by
+ * fingerprint, finds what costs time, and tries indexes on scratch copies
+ * of the databases. Everything in these structs is owned by the trace or
+ * the analysis, freed with it. */
+
+typedef struct {
+    int64_t id;
+    char *driver; /* "sqlite3", "psycopg2" */
+    char *target; /* a SQLite path, ":memory:", or a libpq conninfo */
+    char *file;   /* where it was opened, "" when unknown */
+    int64_t line;
+} plumb_sql_connection_t;
+
+/* One set of parameters the statement ran with, for replay. For psycopg2,
+ * sent is the statement as sent (parameters inlined), NULL otherwise. */
+typedef struct {
+    plumb_sql_value_t *params;
+    size_t n_params;
+    char *sent;
+} plumb_sql_sample_t;
+
+typedef struct {
+    int64_t conn;
+    char *sql;
+    char *file, *func; /* the first frame of user code that sent it */
+    int64_t line;
+    int many;          /* executemany */
+    uint64_t calls, errors;
+    int64_t total_ns, min_ns, max_ns;
+    int64_t rows;
+    uint64_t distinct_params;
+    plumb_sql_sample_t *samples;
+    size_t n_samples;
+} plumb_sql_statement_t;
+
+typedef struct {
+    int64_t pid;
+    char *python;
+    char *command;
+    int64_t wall_ns;
+    int keep_params;
+    /* 0 for statements read from a file (plumb sql analyze): the analysis
+     * times them itself. */
+    int timed;
+    plumb_sql_connection_t *connections;
+    size_t n_connections;
+    plumb_sql_statement_t *statements;
+    size_t n_statements;
+} plumb_sql_trace_t;
+
+/* Reads a trace the tracer wrote. PLUMB_EPARSE with a sentence in why for
+ * anything that is not one (outside input: never a crash). */
+PLUMB_API int plumb_sql_trace_from_json(const char *text,
+                                        plumb_sql_trace_t **out, char *why,
+                                        size_t why_size);
+/* A trace of the statements of a script (separated by semicolons outside
+ * strings, identifiers, comments and dollar quotes), each run once on one
+ * connection to target, their site the script's name and line; untimed.
+ * PLUMB_EINVAL for a script without any. */
+PLUMB_API int plumb_sql_trace_from_script(const char *script,
+                                          const char *name,
+                                          const char *target,
+                                          plumb_sql_trace_t **out);
+PLUMB_API void plumb_sql_trace_free(plumb_sql_trace_t *t);
+/* A database target as it may be shown: the password of a URL
+ * (user:pw@host) or of a "password=..." setting becomes ***. A new string
+ * the caller frees; NULL when out of memory. */
+PLUMB_API char *plumb_sql_redact(const char *target);
+
+#define PLUMB_SQL_FINDING_MAP(X)                                              \
+    X(SLOW, "slow", "slow statement")                                         \
+    X(N_PLUS_ONE, "n+1", "N+1 queries")                                       \
+    X(LITERALS, "literals", "values pasted into the SQL")                     \
+    X(SCAN, "scan", "full table scan")                                        \
+    X(SORT, "sort", "temporary sort")
+
+typedef enum {
+#define PLUMB_SQL_FINDING_GEN(name, key, label) PLUMB_SQL_FINDING_##name,
+    PLUMB_SQL_FINDING_MAP(PLUMB_SQL_FINDING_GEN)
+#undef PLUMB_SQL_FINDING_GEN
+    PLUMB_SQL_N_FINDINGS
+} plumb_sql_finding_kind_t;
+
+/* "n+1", "scan"...: the words of --fail-on. */
+PLUMB_API const char *plumb_sql_finding_key(plumb_sql_finding_kind_t k);
+PLUMB_API const char *plumb_sql_finding_label(plumb_sql_finding_kind_t k);
+/* The kind of a key, or -1. */
+PLUMB_API int plumb_sql_finding_find(const char *key);
+
+/* The statements of one fingerprint on one connection. */
+typedef struct {
+    plumb_sql_fingerprint_t fingerprint;
+    int64_t conn;
+    uint64_t calls, errors;
+    int64_t total_ns, min_ns, max_ns, rows;
+    size_t n_texts;    /* distinct texts: > 1 when values were pasted in */
+    size_t n_sites;
+    /* the site that cost most */
+    const char *file, *func;
+    int64_t line;
+    size_t statement;  /* index in the trace of its costliest statement */
+    char *plan;        /* plumb_sql_plan_text, NULL when not explained */
+} plumb_sql_group_t;
+
+typedef struct {
+    plumb_sql_finding_kind_t kind;
+    size_t group;
+    int64_t cost_ns;   /* the time it cost the program */
+    uint64_t calls;
+    uint64_t distinct; /* n+1: distinct parameter sets; literals: texts */
+    const char *file, *func;
+    int64_t line;
+    char *detail;      /* n+1: the batched form; scan/sort: the plan step;
+                          slow: NULL */
+} plumb_sql_finding_t;
+
+/* One index tried for one group. */
+typedef struct {
+    size_t group;
+    plumb_sql_index_t index;
+    int tried;         /* 0: it could not be (error says why) */
+    char *error;
+    plumb_sql_trial_t trial;
+    /* faster beyond doubt, with the same results: what plumb advises */
+    int advised;
+} plumb_sql_advice_t;
+
+typedef struct {
+    uint64_t queries;  /* calls of every statement */
+    int64_t query_ns;  /* the time they took */
+    plumb_sql_group_t *groups;     /* by total time, highest first */
+    size_t n_groups;
+    plumb_sql_finding_t *findings; /* by cost, highest first */
+    size_t n_findings;
+    plumb_sql_advice_t *advice;
+    size_t n_advice;
+    /* what could not be looked at, and why (a database that is gone, a
+     * connection refused, an in-memory database) */
+    char **notes;
+    size_t n_notes;
+} plumb_sql_analysis_t;
+
+typedef struct {
+    int explain;               /* ask the planner (default 1) */
+    int advise;                /* try indexes (default 1) */
+    double slow_ms;            /* mean per call that is slow (10) */
+    uint64_t n_plus_one_calls; /* calls from one site that are N+1 (10) */
+    unsigned max_candidates;   /* indexes tried per statement (3) */
+    const char *db;            /* the database of every connection (NULL:
+                                  each connection's own) */
+    plumb_sql_trial_opts_t trial;
+} plumb_sql_analysis_opts_t;
+
+PLUMB_API void plumb_sql_analysis_opts_init(plumb_sql_analysis_opts_t *o);
+/* Analyses t (which must outlive the analysis: groups and findings point
+ * into it). Databases that cannot be opened become notes, not errors;
+ * PLUMB_ENOMEM, PLUMB_EINVAL. */
+PLUMB_API int plumb_sql_analyze(const plumb_sql_trace_t *t,
+                                const plumb_sql_analysis_opts_t *o,
+                                plumb_sql_analysis_t **out);
+PLUMB_API void plumb_sql_analysis_free(plumb_sql_analysis_t *a);
+/* Whether the analysis has a finding of kind k. */
+PLUMB_API int plumb_sql_analysis_has(const plumb_sql_analysis_t *a,
+                                     plumb_sql_finding_kind_t k);
+
+/* The terminal report: what was traced, the findings by cost, the indexes
+ * tried and their proof, the costliest statements (top rows). */
+PLUMB_API int plumb_report_sql(const plumb_sql_trace_t *t,
+                               const plumb_sql_analysis_t *a,
+                               const plumb_report_opts_t *opts, size_t top,
+                               char **out);
+/* The same as one JSON document (docs/json.md, "SQL reports"; kind "sql").
+ * Parameters appear only when the trace kept them (keep_params). */
+PLUMB_API int plumb_report_sql_json(const plumb_sql_trace_t *t,
+                                    const plumb_sql_analysis_t *a,
+                                    char **out);
+
 #ifdef __cplusplus
 }
 #endif

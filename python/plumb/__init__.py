@@ -7,6 +7,7 @@
     plumb.stats()                                    -> StatsTable
     with plumb.profile() as p: ...                   -> Profile (print(p))
     with plumb.memory() as m: ...                    -> Memory (print(m))
+    with plumb.sql.trace() as t: ...                 -> t.report() (print)
 
 The timing loops, the statistics and the wording of the figures come from
 libplumb, the C library under the `plumb` command-line tool, through the
@@ -30,6 +31,7 @@ from ._store import StoreError
 from ._timing import StatsTable, TimerStats, stats, timed, timer
 from ._profile import Profile, ProfileError, ProfileThread, profile
 from ._memory import Memory, MemoryLine, MemoryRecordError, memory
+from . import sql
 
 __all__ = [
     "CallError",
@@ -55,6 +57,7 @@ __all__ = [
     "complexity",
     "memory",
     "profile",
+    "sql",
     "stats",
     "timed",
     "timer",

@@ -762,6 +762,8 @@ PyMODINIT_FUNC PyInit__core(void)
         goto fail;
     if (plumb_py_add_profiler(m) < 0)
         goto fail;
+    if (plumb_py_add_sql(m) < 0)
+        goto fail;
     return m;
 fail:
     Py_XDECREF(orders);

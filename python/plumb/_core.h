@@ -37,6 +37,9 @@ plumb_profile_t *plumb_py_watch_end(int slot);
  * mem_stop, mem_snapshot, MemData). */
 int plumb_py_add_mem(PyObject *m);
 
+/* _sql.c: sql_report, sql_fingerprint and SqlError (plumb.sql). */
+int plumb_py_add_sql(PyObject *m);
+
 /* _memstack.c: the calling thread's Python stack, read in place. A frame
  * is the code object running and the byte offset of its instruction. */
 typedef struct {

@@ -128,6 +128,7 @@ int cli_show(int argc, char **argv);
 int cli_compare(int argc, char **argv);
 int cli_profile(int argc, char **argv);
 int cli_mem(int argc, char **argv);
+int cli_sql(int argc, char **argv);
 
 /* ---- memory profiles (mem_output.c) ---- */
 

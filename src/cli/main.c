@@ -14,8 +14,11 @@ static const char usage[] =
     "  runs                 list stored runs\n"
     "  show ID              print one stored run\n"
     "  compare ID ID        compare two stored runs (baseline first)\n"
-    "  profile -- CMD       where a Python program's time goes (sampling)\n"    "  mem -- CMD           where a Python program's memory goes (peak,\n"
+    "  profile -- CMD       where a Python program's time goes (sampling)\n"
+    "  mem -- CMD           where a Python program's memory goes (peak,\n"
     "                       the lines holding it, leaks)\n"
+    "  sql -- CMD           slow, N+1 and unindexed queries, and the\n"
+    "                       indexes that fix them, proven by re-running\n"
     "\n"
     "Run 'plumb COMMAND --help' for a command's options.\n"
     "Results are stored in .plumb/plumb.db (or --store PATH, or "
@@ -49,8 +52,10 @@ int cli_main(int argc, char **argv)
         return cli_profile(argc - 1, argv + 1);
     if (!strcmp(cmd, "mem"))
         return cli_mem(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sql"))
+        return cli_sql(argc - 1, argv + 1);
     cli_error("unknown command '%s'; the commands are bench, runs, show, "
-              "compare, profile and mem (plumb --help)", cmd);
+              "compare, profile, mem and sql (plumb --help)", cmd);
     return CLI_USAGE;
 }
 
