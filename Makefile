@@ -163,7 +163,7 @@ native-test-ubsan: $(BUILD)/ubsan/libplumb-native.so
 # libFuzzer needs clang; the parsers under test are portable C. Each
 # target gets FUZZ_SECONDS from its seed corpus in tests/fuzz/corpus/.
 FUZZ_SECONDS ?= 15
-FUZZ_TARGETS := command elf mem_json sql
+FUZZ_TARGETS := command elf mem_json sql sql_trace
 FUZZ_SRC_command := src/command.c
 FUZZ_SRC_elf := src/sampler/elf.c
 FUZZ_SRC_mem_json := src/mem.c src/stack.c src/utf8.c src/report/mem_json.c \
@@ -171,6 +171,8 @@ FUZZ_SRC_mem_json := src/mem.c src/stack.c src/utf8.c src/report/mem_json.c \
     src/report/profile.c src/metric.c
 FUZZ_LIBS_mem_json := $(LIBS)
 FUZZ_SRC_sql := src/sql.c
+FUZZ_SRC_sql_trace := src/sql_trace.c
+FUZZ_LIBS_sql_trace := $(LIBS)
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c include/plumb.h $(wildcard src/*.c src/sampler/*.c src/report/*.c)
 	@mkdir -p $(dir $@)

@@ -201,19 +201,18 @@ static int read_sample(reader_t *r, const json_t *v, const char *where,
     if (n && !(out->params = calloc(n, sizeof *out->params)))
         return refuse(r, PLUMB_ENOMEM, "out of memory");
     if (json_is_array(list)) {
-        for (size_t i = 0; i < n; i++, out->n_params++)
-            if (read_value(r, json_array_get(list, i), where,
-                           &out->params[i]))
+        for (size_t i = 0; i < n; i++)
+            if (out->n_params++, read_value(r, json_array_get(list, i), where,
+                                            &out->params[i]))
                 return r->err;
     } else if (json_is_object(named)) {
         const char *key;
         const json_t *value;
         json_object_foreach((json_t *)named, key, value)
         {
-            plumb_sql_value_t *p = &out->params[out->n_params];
+            plumb_sql_value_t *p = &out->params[out->n_params++];
             if (read_value(r, value, where, p))
                 return r->err;
-            out->n_params++;
             if (!(p->name = strdup(key)))
                 return refuse(r, PLUMB_ENOMEM, "out of memory");
         }
@@ -287,9 +286,9 @@ static int read_statement(reader_t *r, const json_t *v, size_t i,
     size_t n = samples ? json_array_size(samples) : 0;
     if (n && !(s->samples = calloc(n, sizeof *s->samples)))
         return refuse(r, PLUMB_ENOMEM, "out of memory");
-    for (size_t j = 0; j < n; j++, s->n_samples++)
-        if (read_sample(r, json_array_get(samples, j), where,
-                        &s->samples[j]))
+    for (size_t j = 0; j < n; j++)
+        if (s->n_samples++, read_sample(r, json_array_get(samples, j), where,
+                                        &s->samples[j]))
             return r->err;
     return 0;
 }
@@ -371,8 +370,10 @@ int plumb_sql_trace_from_json(const char *text, plumb_sql_trace_t **out,
         refuse(&r, PLUMB_ENOMEM, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < nc; i++, t->n_connections++)
-        if (read_connection(&r, json_array_get(conns, i), i,
+    /* counted before they are read, so that a half-read one is freed */
+    for (size_t i = 0; i < nc; i++)
+        if (t->n_connections++,
+            read_connection(&r, json_array_get(conns, i), i,
                             &t->connections[i]))
             goto out;
     for (size_t i = 0; i < nc; i++)
@@ -382,8 +383,9 @@ int plumb_sql_trace_from_json(const char *text, plumb_sql_trace_t **out,
                        (long long)t->connections[i].id);
                 goto out;
             }
-    for (size_t i = 0; i < ns; i++, t->n_statements++)
-        if (read_statement(&r, json_array_get(stmts, i), i, t,
+    for (size_t i = 0; i < ns; i++)
+        if (t->n_statements++,
+            read_statement(&r, json_array_get(stmts, i), i, t,
                            &t->statements[i]))
             goto out;
     *out = t;

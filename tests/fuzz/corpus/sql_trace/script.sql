@@ -1,0 +1,3 @@
+-- c
+SELECT 'a;b' FROM t;
+/* x */ SELECT $$c;d$$ FROM v; ;
