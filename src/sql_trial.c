@@ -6,11 +6,14 @@
  * the advice (the report does).
  *
  * Fairness: both sides run on the same session with fresh statistics
- * (ANALYZE before each), each after one untimed warm-up round, and are
- * judged with plumb_compare (baseline: without the index). The whole trial
- * runs inside a savepoint that is rolled back, so the index, the
- * statistics and any write are undone and the database is left as it was,
- * on failure too.
+ * (ANALYZE before each), each block after one untimed warm-up round, and
+ * are judged with plumb_compare (baseline: without the index). The side
+ * without the index runs half its rounds before the side with it and half
+ * after (the index is taken away by rolling back to a savepoint), so that
+ * the machine growing faster or slower during the trial does not pass for
+ * the index's doing. The whole trial runs inside a savepoint that is
+ * rolled back, so the index, the statistics and any write are undone and
+ * the database is left as it was, on failure too.
  */
 #include "sql_db.h"
 
@@ -129,33 +132,68 @@ static int run_round(trial_t *t, const plumb_sql_call_t *calls, size_t n,
     return 0;
 }
 
-/* One side: an untimed warm-up round, then up to opts->rounds timed ones,
- * fewer when the side has spent max_round_ns (never fewer than
- * TRIAL_MIN_ROUNDS, or than rounds when that is smaller). */
-static int run_side(trial_t *t, const plumb_sql_call_t *calls, size_t n,
-                    int is_read, double *times, size_t *n_times)
+/* The timed rounds of one kind of call (reads or writes) on one side. */
+typedef struct {
+    double *times;    /* opts->rounds long */
+    size_t n;
+    int64_t spent_ns; /* by its timed rounds, for the time limit */
+} series_t;
+
+/* A block of one side: an untimed warm-up round, then timed rounds until s
+ * holds `until`, or, once it holds `at_least`, until the side has spent
+ * budget_ns. */
+static int run_block(trial_t *t, const plumb_sql_call_t *calls, size_t n,
+                     int is_read, series_t *s, size_t until, size_t at_least,
+                     int64_t budget_ns)
 {
     double warm_ns;
-    unsigned rounds = t->opts->rounds;
-    unsigned min_rounds = rounds < TRIAL_MIN_ROUNDS ? rounds
-                                                    : TRIAL_MIN_ROUNDS;
     int err = run_round(t, calls, n, is_read, &warm_ns);
     if (err)
         return err;
     if (is_read)
         t->recorded = 1;
     int64_t start = plumb_clock_now_ns();
-    *n_times = 0;
-    while (*n_times < rounds) {
-        if (*n_times >= min_rounds &&
-            plumb_clock_now_ns() - start > t->opts->max_round_ns)
+    while (s->n < until) {
+        if (s->n >= at_least &&
+            s->spent_ns + (plumb_clock_now_ns() - start) > budget_ns)
             break;
-        err = run_round(t, calls, n, is_read, &times[*n_times]);
+        err = run_round(t, calls, n, is_read, &s->times[s->n]);
         if (err)
-            return err;
-        (*n_times)++;
+            break;
+        s->n++;
     }
-    return 0;
+    s->spent_ns += plumb_clock_now_ns() - start;
+    return err;
+}
+
+/* Where the side without the index stops in its first block, and how many
+ * rounds it must have by then: half its rounds, then the other half after
+ * the side with the index, so that a drift of the machine's speed over the
+ * trial weighs on both sides alike. */
+static size_t first_half(size_t rounds)
+{
+    return (rounds + 1) / 2;
+}
+
+/* The rounds for calls in the three blocks: block 0 and 2 are without the
+ * index (before, after), block 1 with it. */
+static int run_calls(trial_t *t, const plumb_sql_call_t *calls, size_t n,
+                     int is_read, int block, series_t *without,
+                     series_t *with)
+{
+    size_t rounds = t->opts->rounds;
+    size_t min_rounds = rounds < TRIAL_MIN_ROUNDS ? rounds : TRIAL_MIN_ROUNDS;
+    int64_t budget_ns = t->opts->max_round_ns;
+    if (n == 0)
+        return 0;
+    if (block == 0)
+        return run_block(t, calls, n, is_read, without, first_half(rounds),
+                         first_half(min_rounds), budget_ns / 2);
+    if (block == 1)
+        return run_block(t, calls, n, is_read, with, rounds, min_rounds,
+                         budget_ns);
+    return run_block(t, calls, n, is_read, without, rounds, min_rounds,
+                     budget_ns);
 }
 
 /* The plan of call as text, and the plan itself in *plan. */
@@ -256,9 +294,10 @@ static int check_args(plumb_sql_db_t *db, const plumb_sql_index_t *index,
 }
 
 /* Tries index (see plumb.h). opts NULL: the defaults. The reads are run in
- * rounds on each side; a side stops adding rounds once it has spent
- * opts->max_round_ns, after at least 3. Writes are timed the same way,
- * each in a savepoint rolled back at once. *out is zeroed first and, on
+ * rounds: half the rounds without the index, all of them with it, the
+ * other half without it again; a side stops adding rounds once it has
+ * spent opts->max_round_ns, after at least 3. Writes are timed the same
+ * way, each in a savepoint rolled back at once. *out is zeroed first and, on
  * success, owns the plan texts (plumb_sql_trial_close). PLUMB_EINVAL,
  * PLUMB_EIO (the index cannot be made, a statement fails: *errmsg says
  * which), PLUMB_ENOMEM. */
@@ -273,7 +312,6 @@ int plumb_sql_trial_run(plumb_sql_db_t *db, const plumb_sql_index_t *index,
     trial_t t;
     char *table = NULL, *name = NULL, *analyze = NULL, *drop = NULL;
     double *times = NULL;
-    size_t n_before = 0, n_after = 0, n_wbefore = 0, n_wafter = 0;
     int in_savepoint = 0, created = 0, err;
 
     if (errmsg)
@@ -312,9 +350,10 @@ int plumb_sql_trial_run(plumb_sql_db_t *db, const plumb_sql_index_t *index,
         err = plumb__sql_fail(errmsg, PLUMB_ENOMEM, "out of memory");
         goto out;
     }
-    double *reads_before = times, *reads_after = times + opts->rounds;
-    double *writes_before = times + 2 * (size_t)opts->rounds;
-    double *writes_after = times + 3 * (size_t)opts->rounds;
+    series_t reads_without = {times, 0, 0};
+    series_t reads_with = {times + opts->rounds, 0, 0};
+    series_t writes_without = {times + 2 * (size_t)opts->rounds, 0, 0};
+    series_t writes_with = {times + 3 * (size_t)opts->rounds, 0, 0};
 
     err = exec_sql(&t, "SAVEPOINT plumb_trial", "cannot begin a savepoint");
     if (err)
@@ -324,23 +363,26 @@ int plumb_sql_trial_run(plumb_sql_db_t *db, const plumb_sql_index_t *index,
     /* Without the index, with statistics as fresh as the other side's. */
     if ((err = exec_sql(&t, analyze, "cannot analyze the table")) ||
         (err = explain(&t, &reads[0], &before, &out->plan_before)) ||
-        (err = run_side(&t, reads, n_reads, 1, reads_before, &n_before)))
-        goto out;
-    if (n_writes &&
-        (err = run_side(&t, writes, n_writes, 0, writes_before, &n_wbefore)))
+        (err = run_calls(&t, reads, n_reads, 1, 0, &reads_without,
+                         &reads_with)) ||
+        (err = run_calls(&t, writes, n_writes, 0, 0, &writes_without,
+                         &writes_with)))
         goto out;
 
-    /* With it. */
+    /* With it, in a savepoint of its own that takes it away again. */
+    if ((err = exec_sql(&t, "SAVEPOINT plumb_with_index",
+                        "cannot begin a savepoint")))
+        goto out;
     err = exec_sql(&t, index->create_sql, "cannot create the index");
     if (err)
         goto out;
     created = 1;
     if ((err = exec_sql(&t, analyze, "cannot analyze the table")) ||
         (err = explain(&t, &reads[0], &after, &out->plan_after)) ||
-        (err = run_side(&t, reads, n_reads, 1, reads_after, &n_after)))
-        goto out;
-    if (n_writes &&
-        (err = run_side(&t, writes, n_writes, 0, writes_after, &n_wafter)))
+        (err = run_calls(&t, reads, n_reads, 1, 1, &reads_without,
+                         &reads_with)) ||
+        (err = run_calls(&t, writes, n_writes, 0, 1, &writes_without,
+                         &writes_with)))
         goto out;
     char *why = NULL;
     err = plumb_sql_db_index_bytes(db, index->name, &out->index_bytes, &why);
@@ -350,12 +392,27 @@ int plumb_sql_trial_run(plumb_sql_db_t *db, const plumb_sql_index_t *index,
         free(why);
         goto out;
     }
+    if ((err = exec_sql(&t, "ROLLBACK TO SAVEPOINT plumb_with_index",
+                        "cannot take the index away")) ||
+        (err = exec_sql(&t, "RELEASE SAVEPOINT plumb_with_index",
+                        "cannot take the index away")))
+        goto out;
+    created = 0;
 
-    err = plumb_compare(reads_before, n_before, reads_after, n_after,
-                        &opts->compare, &out->reads);
+    /* Without it again: the statistics are those of the first block. */
+    if ((err = run_calls(&t, reads, n_reads, 1, 2, &reads_without,
+                         &reads_with)) ||
+        (err = run_calls(&t, writes, n_writes, 0, 2, &writes_without,
+                         &writes_with)))
+        goto out;
+
+    err = plumb_compare(reads_without.times, reads_without.n,
+                        reads_with.times, reads_with.n, &opts->compare,
+                        &out->reads);
     if (!err && n_writes)
-        err = plumb_compare(writes_before, n_wbefore, writes_after, n_wafter,
-                            &opts->compare, &out->writes);
+        err = plumb_compare(writes_without.times, writes_without.n,
+                            writes_with.times, writes_with.n, &opts->compare,
+                            &out->writes);
     if (err) {
         plumb__sql_fail(errmsg, err, "cannot compare the timings: %s",
                         plumb_strerror(err));

@@ -1342,9 +1342,9 @@ static void trial_of_a_useless_index(void **state)
     assert_int_equal(t.scan_removed, 0);
     assert_int_equal(t.same_results, 1);
     assert_string_equal(t.plan_before, t.plan_after);
-    /* The same scan both times: no tenfold change either way. A wide band,
-     * for a machine shared with other work. */
-    assert_true(t.reads.ratio > 1.0 / 3 && t.reads.ratio < 3);
+    /* The same scan both times: nothing like the useful index's change
+     * either way. A wide band, for a machine shared with other work. */
+    assert_true(t.reads.ratio > 0.2 && t.reads.ratio < 5);
     assert_true(t.index_bytes > 0);
     plumb_sql_trial_close(&t);
     plumb_sql_db_close(db);
