@@ -15,7 +15,8 @@
  * %s, %(name)s). "::" is PostgreSQL's cast, never a :name. "[" quotes an
  * identifier where a name may start (after a keyword, an operator, "(",
  * "," or "."), and is a subscript after a name, a value or ")"; inside a
- * subscript ":" is PostgreSQL's slice, not a placeholder. Anything
+ * subscript (or ARRAY[...]) "[" is always another one and ":" is
+ * PostgreSQL's slice, not a placeholder. Anything
  * unterminated ends at the end of the text: no input is refused.
  *
  * The fingerprint writes the tokens back with one deterministic spacing:
@@ -287,7 +288,7 @@ static int lex(const char *s, size_t n, toks_t *out)
         } else if (c == '"' || c == '`') {
             kind = T_QIDENT;
             j = quoted_end(s, n, i, (char)c, 0);
-        } else if (c == '[' && bracket_quotes(s, out)) {
+        } else if (c == '[' && subscripts == 0 && bracket_quotes(s, out)) {
             kind = T_QIDENT;
             j = i + 1;
             while (j < n && s[j] != ']')
@@ -564,9 +565,11 @@ static int space_between(const char *s, const token_t *prev, const token_t *cur)
     if (prev->kind == T_QIDENT && s[prev->start] == '[' && tok_is_op(s, cur, "]"))
         return 1; /* [a]] would read back as one name */
     if (tok_is_op(s, cur, ")") || tok_is_op(s, cur, ",") ||
-        tok_is_op(s, cur, ";") || tok_is_op(s, cur, ".") ||
-        tok_is_op(s, cur, "[") || tok_is_op(s, cur, "]"))
+        tok_is_op(s, cur, ";") || tok_is_op(s, cur, ".") || tok_is_op(s, cur, "]"))
         return 0;
+    if (tok_is_op(s, cur, "[")) /* a[1], f(x)[1], a[1][2]; not , [1] */
+        return !(prev->kind == T_WORD || prev->kind == T_QIDENT || prev->kind == T_VALUE ||
+                 tok_is_op(s, prev, ")") || tok_is_op(s, prev, "]"));
     if (tok_is_op(s, cur, "::") && !colon_op(s, prev))
         return 0;
     if (tok_is_op(s, cur, "(") &&
@@ -1347,6 +1350,23 @@ static void parse_column(parser_t *p, const scope_t *sc, expr_t *x)
     }
 }
 
+/* [a, b, ...] of ARRAY[...] (or nested in one): a value when its elements
+ * are. */
+static void parse_array(parser_t *p, const scope_t *sc, expr_t *x)
+{
+    int columns = 0;
+    expect_op(p, "[");
+    while (!p->failed && !op_at(p, 0, "]")) {
+        expr_t item;
+        parse_expr_value(p, sc, &item);
+        columns |= item.kind != X_VALUE;
+        if (!accept_op(p, ","))
+            break;
+    }
+    expect_op(p, "]");
+    x_set(p, x, columns ? X_OTHER : X_VALUE);
+}
+
 /* Keywords that are also functions: left(s, 2), x = ANY(?), replace(...). */
 static int keyword_call(const char *s, const token_t *t)
 {
@@ -1390,6 +1410,8 @@ static void parse_primary(parser_t *p, const scope_t *sc, expr_t *x)
         } else if (tok_is_op(s, t, "(") && query_at(p, 1)) {
             parse_subquery(p, sc);
             x_set(p, x, X_VALUE);
+        } else if (tok_is_op(s, t, "[")) {
+            parse_array(p, sc, x);
         } else if (tok_is_op(s, t, "(")) {
             p->pos++;
             parse_expr(p, sc, x);
@@ -1439,7 +1461,7 @@ static void parse_primary(parser_t *p, const scope_t *sc, expr_t *x)
         x_set(p, x, X_VALUE);
     } else if (tok_is_word(s, t, "array") && op_at(p, 1, "[")) {
         p->pos++;
-        skip_group(p);
+        parse_array(p, sc, x);
     } else if (op_at(p, 1, "(") && (!is_keyword(s + t->start, t->len) || keyword_call(s, t))) {
         parse_call(p, sc, x);
     } else if (is_keyword(s + t->start, t->len)) {

@@ -342,6 +342,9 @@ static void fingerprint_casts_are_not_placeholders(void **state)
               "select cast(x as int), cast(? as double precision) from t");
     assert_other_shape("SELECT x::int FROM t", "SELECT x FROM t");
     assert_other_shape("SELECT x::int FROM t", "SELECT x::text FROM t");
+    /* nested arrays are no names, and fold their values */
+    assert_fp("SELECT ARRAY[[1, 2], [3, 4]], a[[x] ], a[1][2] FROM t",
+              "select array[[?, ?], [?, ?]], a[[x]], a[?][?] from t");
     /* in a subscript, : is PostgreSQL's slice, not a placeholder */
     assert_fp("SELECT a[1:2], b[:3] FROM t WHERE c = :4", "select a[? : ?], b[: ?] from t where c = ?");
     assert_counts("SELECT a[1:2], b[:3] FROM t WHERE c = :4", 3, 1);
@@ -600,6 +603,9 @@ static void accesses_operators(void **state)
                     "t eq(a) range() order()");
     assert_accesses("SELECT * FROM t WHERE a = ANY(%s) AND b = (SELECT max(x) FROM u)",
                     "t eq(a,b) range() order(); u eq() range() order()");
+    assert_accesses("SELECT * FROM t WHERE a = ANY(ARRAY[1, 2]) AND b = ANY(ARRAY[c, 2]) "
+                    "AND d = ANY(ARRAY[]::int[]) AND e = ANY(ARRAY[[1], [2]])",
+                    "t eq(a,d,e) range() order()");
 }
 
 static void accesses_what_an_index_does_not_serve(void **state)
