@@ -72,11 +72,54 @@
  * kept: it is smaller and cheaper to write, and the trial decides.
  */
 #include "plumb.h"
+#include "sql.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- allocation ------------------------------------------------------- */
+
+/* Tests make the nth allocation from now fail (plumb__sql_fail_alloc) to
+ * walk every out-of-memory path; 0, the default, fails none. */
+static unsigned long alloc_countdown;
+
+unsigned long plumb__sql_fail_alloc(unsigned long nth)
+{
+    unsigned long left = alloc_countdown;
+    alloc_countdown = nth;
+    return left;
+}
+
+static int alloc_fails(void)
+{
+    return alloc_countdown && --alloc_countdown == 0;
+}
+
+static void *sql_malloc(size_t size)
+{
+    return alloc_fails() ? NULL : malloc(size);
+}
+
+static void *sql_calloc(size_t n, size_t size)
+{
+    return alloc_fails() ? NULL : calloc(n, size);
+}
+
+static void *sql_realloc(void *p, size_t size)
+{
+    return alloc_fails() ? NULL : realloc(p, size);
+}
+
+static char *sql_strdup(const char *s)
+{
+    size_t len = strlen(s) + 1;
+    char *copy = sql_malloc(len);
+    if (copy)
+        memcpy(copy, s, len);
+    return copy;
+}
 
 /* ---- characters --------------------------------------------------------- */
 
@@ -206,7 +249,7 @@ static int grow(void **v, size_t *cap, size_t need, size_t elem)
             return PLUMB_ENOMEM;
         cap2 *= 2;
     }
-    void *p = realloc(*v, cap2 * elem);
+    void *p = sql_realloc(*v, cap2 * elem);
     if (!p)
         return PLUMB_ENOMEM;
     *v = p;
@@ -631,7 +674,7 @@ static int render(const char *s, const token_t *v, size_t n, char **out)
     for (size_t i = 0; i < n; i++)
         len += token_text(s, &v[i], NULL) +
                (i > 0 && space_between(s, &v[i - 1], &v[i]));
-    char *text = malloc(len + 1);
+    char *text = sql_malloc(len + 1);
     if (!text)
         return PLUMB_ENOMEM;
     size_t at = 0;
@@ -861,7 +904,7 @@ int plumb_sql_batched(const char *sql, char **out)
         goto out;
     }
     size_t nb = 0;
-    b = malloc((n + 1) * sizeof *b);
+    b = sql_malloc((n + 1) * sizeof *b);
     if (!b) {
         err = PLUMB_ENOMEM;
         goto out;
@@ -1046,7 +1089,7 @@ static const char *canonical(parser_t *p, const token_t *t)
         return NULL;
     const char *s = p->sql + t->start;
     size_t len = t->len;
-    char *name = malloc(len + 1);
+    char *name = sql_malloc(len + 1);
     if (!name || grow((void **)&p->strings, &p->cap_strings, p->n_strings + 1,
                       sizeof *p->strings)) {
         free(name);
@@ -2012,7 +2055,7 @@ static void free_scope(scope_t *sc)
 /* One SELECT (or VALUES): its scope, for ORDER BY, the caller frees. */
 static scope_t *parse_select_core(parser_t *p, const scope_t *parent)
 {
-    scope_t *sc = calloc(1, sizeof *sc);
+    scope_t *sc = sql_calloc(1, sizeof *sc);
     positions_t subqueries = {0};
     expr_t x;
     if (!sc) {
@@ -2269,14 +2312,14 @@ static int copy_names(const names_t *list, const names_t *skip, char ***out,
     *n = 0;
     if (list->n == 0)
         return 0;
-    char **v = calloc(list->n, sizeof *v);
+    char **v = sql_calloc(list->n, sizeof *v);
     if (!v)
         return PLUMB_ENOMEM;
     *out = v;
     for (size_t i = 0; i < list->n; i++) {
         if (skip && names_has(skip, list->v[i]))
             continue;
-        if (!(v[*n] = strdup(list->v[i])))
+        if (!(v[*n] = sql_strdup(list->v[i])))
             return PLUMB_ENOMEM;
         (*n)++;
     }
@@ -2306,7 +2349,7 @@ int plumb_sql_accesses(const char *sql, plumb_sql_access_t **out, size_t *n)
     }
     if (p.failed || p.n_acc == 0)
         goto out;
-    a = calloc(p.n_acc, sizeof *a);
+    a = sql_calloc(p.n_acc, sizeof *a);
     if (!a) {
         err = PLUMB_ENOMEM;
         goto out;
@@ -2314,7 +2357,7 @@ int plumb_sql_accesses(const char *sql, plumb_sql_access_t **out, size_t *n)
     for (; n_a < p.n_acc; n_a++) {
         const access_build_t *b = &p.acc[n_a];
         plumb_sql_access_t *o = &a[n_a];
-        if (!(o->table = strdup(b->table)) ||
+        if (!(o->table = sql_strdup(b->table)) ||
             (err = copy_names(&b->eq, NULL, &o->eq, &o->n_eq)) ||
             (err = copy_names(&b->range, &b->eq, &o->range, &o->n_range)) ||
             (err = copy_names(&b->order, NULL, &o->order, &o->n_order))) {
@@ -2489,11 +2532,11 @@ static int add_candidate(indexes_t *done, const char *table,
     memset(ix, 0, sizeof *ix);
     buf_t sql = {0};
     int err = PLUMB_ENOMEM;
-    if (!(ix->table = strdup(table)) ||
-        !(ix->columns = calloc(n_cols, sizeof *ix->columns)))
+    if (!(ix->table = sql_strdup(table)) ||
+        !(ix->columns = sql_calloc(n_cols, sizeof *ix->columns)))
         goto out;
     for (; ix->n_columns < n_cols; ix->n_columns++)
-        if (!(ix->columns[ix->n_columns] = strdup(cols[ix->n_columns])))
+        if (!(ix->columns[ix->n_columns] = sql_strdup(cols[ix->n_columns])))
             goto out;
     if (!(ix->name = index_name(done, table, cols, n_cols)))
         goto out;
@@ -2545,7 +2588,8 @@ int plumb_sql_index_candidates(const plumb_sql_access_t *a, size_t n_access,
         if (!ac->table)
             continue;
         free(cols);
-        cols = calloc(ac->n_eq + ac->n_range + ac->n_order + 1, sizeof *cols);
+        cols =
+            sql_calloc(ac->n_eq + ac->n_range + ac->n_order + 1, sizeof *cols);
         if (!cols) {
             err = PLUMB_ENOMEM;
             break;

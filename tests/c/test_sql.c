@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sql.h"
 #include "tests.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -1191,6 +1192,87 @@ static void batched_needs_exactly_one_equality(void **state)
     assert_int_equal(plumb_sql_batched("SELECT 1", NULL), PLUMB_EINVAL);
 }
 
+/* ---- out of memory ------------------------------------------------------ */
+
+static const char *const oom_sqls[] = {
+    "SELECT b.title FROM book b JOIN author a ON a.id = b.author_id "
+    "WHERE a.name = ? AND b.year > 1 AND b.x LIKE 'a%' ORDER BY b.year",
+    "WITH x AS (SELECT * FROM t WHERE k IN (1, 2)) SELECT (SELECT max(v) "
+    "FROM u WHERE u.k = x.k), * FROM x, \"A Table Name Long Enough To Need "
+    "A Hash\" l WHERE l.\"a column\" = 1 OR l.\"a column\" = 2 ORDER BY "
+    "l.\"another column with a long name\"",
+    "INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, NULL)",
+    "UPDATE t SET a = ? WHERE id = ?",
+};
+
+/* Fails the 1st, 2nd, ... allocation of each reader until one runs
+ * through: each must report PLUMB_ENOMEM and hand back nothing (the
+ * sanitizers and valgrind see that it leaks nothing), and one that
+ * succeeds must not have had an allocation fail under it. */
+static void out_of_memory_every_allocation(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof oom_sqls / sizeof *oom_sqls; i++) {
+        const char *sql = oom_sqls[i];
+        for (unsigned long nth = 1;; nth++) {
+            plumb_sql_fingerprint_t fp;
+            plumb__sql_fail_alloc(nth);
+            int err = plumb_sql_fingerprint(sql, &fp);
+            unsigned long left = plumb__sql_fail_alloc(0);
+            if (err == 0) {
+                assert_true(left > 0);
+                plumb_sql_fingerprint_close(&fp);
+                break;
+            }
+            assert_int_equal(err, PLUMB_ENOMEM);
+            assert_null(fp.text);
+        }
+        plumb_sql_access_t *a = NULL;
+        size_t n = 0;
+        for (unsigned long nth = 1;; nth++) {
+            plumb__sql_fail_alloc(nth);
+            int err = plumb_sql_accesses(sql, &a, &n);
+            unsigned long left = plumb__sql_fail_alloc(0);
+            if (err == 0) {
+                assert_true(left > 0);
+                break;
+            }
+            assert_int_equal(err, PLUMB_ENOMEM);
+            assert_null(a);
+            assert_int_equal(n, 0);
+        }
+        for (unsigned long nth = 1;; nth++) {
+            plumb_sql_index_t *ix = NULL;
+            size_t n_ix = 0;
+            plumb__sql_fail_alloc(nth);
+            int err = plumb_sql_index_candidates(a, n, &ix, &n_ix);
+            unsigned long left = plumb__sql_fail_alloc(0);
+            if (err == 0) {
+                assert_true(left > 0);
+                plumb_sql_index_free(ix, n_ix);
+                break;
+            }
+            assert_int_equal(err, PLUMB_ENOMEM);
+            assert_null(ix);
+            assert_int_equal(n_ix, 0);
+        }
+        plumb_sql_accesses_free(a, n);
+        for (unsigned long nth = 1;; nth++) {
+            char *out = NULL;
+            plumb__sql_fail_alloc(nth);
+            int err = plumb_sql_batched(sql, &out);
+            unsigned long left = plumb__sql_fail_alloc(0);
+            if (err != PLUMB_ENOMEM) {
+                assert_true(left > 0);
+                assert_true(err == 0 || err == PLUMB_ENOTFOUND);
+                free(out);
+                break;
+            }
+            assert_null(out);
+        }
+    }
+}
+
 int test_sql_run(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1232,6 +1314,7 @@ int test_sql_run(void)
         cmocka_unit_test(candidates_arguments),
         cmocka_unit_test(batched_turns_the_equality_into_a_list),
         cmocka_unit_test(batched_needs_exactly_one_equality),
+        cmocka_unit_test(out_of_memory_every_allocation),
     };
     return cmocka_run_group_tests_name("sql", tests, NULL, NULL);
 }
