@@ -15,49 +15,111 @@
  * %s, %(name)s). "::" is PostgreSQL's cast, never a :name. "[" quotes an
  * identifier where a name may start (after a keyword, an operator, "(",
  * "," or "."), and is a subscript after a name, a value or ")"; inside a
- * subscript ":" is PostgreSQL's slice, not a placeholder. Anything
+ * subscript (or ARRAY[...]) "[" is always another one and ":" is
+ * PostgreSQL's slice, not a placeholder. Anything
  * unterminated ends at the end of the text: no input is refused.
  *
  * The fingerprint writes the tokens back with one deterministic spacing:
- * one space between tokens, except none after "(" and "[" (subscript),
- * none before ")", ",", ";", "]" and a subscript "[", none around "." and
- * "::", and none before "(" after a name that is not a keyword (so f(x) and
- * t(a, b) stay together, IN (?) and VALUES (?) do not). Trailing ";" go.
- * A "-" or "+" goes into the number after it when it follows an operator,
- * a keyword, "(" or "," (or starts the text): a = -1 and a = 1 agree,
- * a - 1 keeps its operator.
+ * one space between tokens, except none after "(", ".", "::" and a
+ * subscript "["; none before ")", ",", ";", ".", "::" and "]"; none before
+ * a subscript "[" after a name, a value, ")" or "]"; and none before "("
+ * after a name that is not a keyword (so f(x) and t(a, b) stay together,
+ * IN (?) and VALUES (?) do not). Two tokens that would read back as others
+ * when written together keep their space ("::" next to another colon, a
+ * [name] before "]"), so a fingerprint is its own fingerprint. Trailing
+ * ";" go. A "-" or "+" goes into the number after it when it follows an
+ * operator, a keyword, "(" or "," (or starts the text): a = -1 and a = 1
+ * agree, a - 1 keeps its operator. Literals and placeholders become "?";
+ * IN lists of them fold to IN (?), and a VALUES row written like the row
+ * before it goes (rows of another shape stay).
  *
  * The access reader is a small recursive descent over the same tokens. It
  * reads SELECT (compounds, subqueries in FROM, WHERE and the select list,
  * WITH), UPDATE, DELETE and the SELECT of INSERT ... SELECT. A statement it
- * cannot read whole yields no access rather than a guess.
+ * cannot read whole (another statement, a syntax it does not know, nesting
+ * past MAX_DEPTH) yields no access rather than a guess.
  * - An access is one table named in FROM, JOIN, UPDATE or DELETE FROM, in
- *   the order they appear (a self-join gives two); derived tables and CTE
- *   names are not tables and get none.
- * - AND joins what both sides say; an OR keeps only the columns that every
- *   branch constrains (a = 1 OR a = 2 is an equality on a, a = 1 OR b = 2
- *   says nothing: no one index serves it), as an equality when every branch
- *   has one, else as a range. NOT, <>, NOT IN, NOT LIKE say nothing.
+ *   the order they are read (a self-join gives two; the select list's
+ *   subqueries come after FROM); a schema qualifier is dropped. Subqueries
+ *   in FROM, CTE names and table functions are not tables and get none.
  * - A column compared with a value, or with a column of another table (or
  *   of a derived table), is constrained; a column inside a function, cast
  *   or COLLATE is not, nor one whose table is unknown (an unqualified
- *   column when there are several tables, an unknown qualifier).
+ *   column when there are several tables, an unknown qualifier). Values
+ *   are literals, placeholders, NULL/TRUE/FALSE, subqueries, ARRAY[...] and
+ *   any expression of them.
+ * - =, IN (anything but a list of columns), = ANY(...), IS NULL, IS ? and
+ *   IS NOT DISTINCT FROM are equalities; <, <=, >, >=, BETWEEN, and LIKE or
+ *   GLOB with a literal that does not start with a wildcard are ranges.
+ *   NOT, <>, NOT IN, NOT LIKE, ILIKE say nothing. JOIN ... ON a.x = b.y
+ *   constrains both sides; JOIN ... USING (c) is an equality on c for the
+ *   joined table and the one before it.
+ * - AND joins what both sides say; an OR keeps only the columns that every
+ *   branch constrains (a = 1 OR a = 2 is an equality on a, a = 1 OR b = 2
+ *   says nothing: no one index serves it), as an equality when every branch
+ *   has one, else as a range.
  * - Seen from a subquery, a column of an enclosing query is a value: the
  *   correlated subquery looks its own table up by it, so c.t_id = t.id
- *   inside one constrains c alone. JOIN ... ON a.x = b.y constrains both.
- *   x IS NULL and x IS ? are equalities, x IN (anything but a column list)
- *   too; BETWEEN and LIKE/GLOB with a literal that does not start with a
- *   wildcard are ranges. JOIN ... USING (c) is an equality on c for the
- *   joined table and the one before it.
+ *   inside one constrains c alone.
  * - ORDER BY counts the longest run of leading plain columns of one table
- *   (of a single SELECT, not of a compound).
+ *   (of a single SELECT, not of a compound); ASC, DESC, NULLS FIRST/LAST
+ *   do not matter.
+ *
+ * Index candidates, per access in order and without repeating one already
+ * proposed (same table, same columns): (eq...), then (eq..., r) for each
+ * range column r, then (eq..., order...) with the ORDER BY columns that are
+ * not already equalities. A candidate that is a prefix of a later one is
+ * kept: it is smaller and cheaper to write, and the trial decides.
  */
 #include "plumb.h"
+#include "sql.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- allocation ------------------------------------------------------- */
+
+/* Tests make the nth allocation from now fail (plumb__sql_fail_alloc) to
+ * walk every out-of-memory path; 0, the default, fails none. */
+static unsigned long alloc_countdown;
+
+unsigned long plumb__sql_fail_alloc(unsigned long nth)
+{
+    unsigned long left = alloc_countdown;
+    alloc_countdown = nth;
+    return left;
+}
+
+static int alloc_fails(void)
+{
+    return alloc_countdown && --alloc_countdown == 0;
+}
+
+static void *sql_malloc(size_t size)
+{
+    return alloc_fails() ? NULL : malloc(size);
+}
+
+static void *sql_calloc(size_t n, size_t size)
+{
+    return alloc_fails() ? NULL : calloc(n, size);
+}
+
+static void *sql_realloc(void *p, size_t size)
+{
+    return alloc_fails() ? NULL : realloc(p, size);
+}
+
+static char *sql_strdup(const char *s)
+{
+    size_t len = strlen(s) + 1;
+    char *copy = sql_malloc(len);
+    if (copy)
+        memcpy(copy, s, len);
+    return copy;
+}
 
 /* ---- characters --------------------------------------------------------- */
 
@@ -125,20 +187,20 @@ static uint64_t fnv1a(const void *data, size_t len, uint64_t h)
  * call. A word that is both (left, right) is read as a call by the access
  * reader when "(" follows. */
 static const char *const keywords[] = {
-    "all",       "and",       "any",     "as",        "asc",
-    "between",   "by",        "case",    "cross",     "default",
-    "delete",    "desc",      "distinct", "else",     "end",
-    "escape",    "except",    "exists",  "false",     "fetch",
-    "for",       "from",      "full",    "glob",      "group",
-    "having",    "ilike",     "in",      "indexed",   "inner",
-    "insert",    "intersect", "into",    "is",        "isnull",
-    "join",      "lateral",   "left",    "like",      "limit",
-    "match",     "natural",   "not",     "notnull",   "null",
-    "offset",    "on",        "or",      "order",     "outer",
-    "recursive", "regexp",    "replace", "returning", "right",
-    "select",    "set",       "similar", "some",      "straight_join",
-    "table",     "tablesample", "then",  "true",      "union",
-    "update",    "using",     "values",  "when",      "where",
+    "all",       "and",         "any",      "as",        "asc",
+    "between",   "by",          "case",     "cross",     "default",
+    "delete",    "desc",        "distinct", "else",      "end",
+    "escape",    "except",      "exists",   "false",     "fetch",
+    "for",       "from",        "full",     "glob",      "group",
+    "having",    "ilike",       "in",       "indexed",   "inner",
+    "insert",    "intersect",   "into",     "is",        "isnull",
+    "join",      "lateral",     "left",     "like",      "limit",
+    "match",     "natural",     "not",      "notnull",   "null",
+    "offset",    "on",          "or",       "order",     "outer",
+    "recursive", "regexp",      "replace",  "returning", "right",
+    "select",    "set",         "similar",  "some",      "straight_join",
+    "table",     "tablesample", "then",     "true",      "union",
+    "update",    "using",       "values",   "when",      "where",
     "window",    "with",
 };
 
@@ -158,10 +220,10 @@ typedef enum {
     T_STRING, /* '..', E'..', N'..', $$..$$ */
     T_BLOB,   /* X'..', B'..' */
     T_NUMBER,
-    T_PARAM,  /* a placeholder */
-    T_OP,     /* an operator or punctuation */
-    T_VALUE,  /* fingerprint: a literal or placeholder, written "?" */
-    T_RAW     /* batched form: raw, written as it is */
+    T_PARAM, /* a placeholder */
+    T_OP,    /* an operator or punctuation */
+    T_VALUE, /* fingerprint: a literal or placeholder, written "?" */
+    T_RAW    /* batched form: raw, written as it is */
 } tok_kind_t;
 
 typedef struct {
@@ -187,7 +249,7 @@ static int grow(void **v, size_t *cap, size_t need, size_t elem)
             return PLUMB_ENOMEM;
         cap2 *= 2;
     }
-    void *p = realloc(*v, cap2 * elem);
+    void *p = sql_realloc(*v, cap2 * elem);
     if (!p)
         return PLUMB_ENOMEM;
     *v = p;
@@ -206,7 +268,8 @@ static int toks_push(toks_t *t, tok_kind_t kind, size_t start, size_t len)
 static int tok_is_op(const char *s, const token_t *t, const char *op)
 {
     size_t len = strlen(op);
-    return t->kind == T_OP && t->len == len && memcmp(s + t->start, op, len) == 0;
+    return t->kind == T_OP && t->len == len &&
+           memcmp(s + t->start, op, len) == 0;
 }
 
 static int tok_is_word(const char *s, const token_t *t, const char *word)
@@ -287,7 +350,7 @@ static int lex(const char *s, size_t n, toks_t *out)
         } else if (c == '"' || c == '`') {
             kind = T_QIDENT;
             j = quoted_end(s, n, i, (char)c, 0);
-        } else if (c == '[' && bracket_quotes(s, out)) {
+        } else if (c == '[' && subscripts == 0 && bracket_quotes(s, out)) {
             kind = T_QIDENT;
             j = i + 1;
             while (j < n && s[j] != ']')
@@ -298,7 +361,8 @@ static int lex(const char *s, size_t n, toks_t *out)
                     j++;
             }
             j = j < n ? j + 1 : n;
-        } else if (is_digit(c) || (c == '.' && is_digit((unsigned char)s[i + 1]))) {
+        } else if (is_digit(c) ||
+                   (c == '.' && is_digit((unsigned char)s[i + 1]))) {
             kind = T_NUMBER;
             if (c == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X') &&
                 is_hex((unsigned char)s[i + 2])) {
@@ -359,8 +423,9 @@ static int lex(const char *s, size_t n, toks_t *out)
         } else if (c == ':') {
             if (s[j] == ':') {
                 j++;
-            } else if (subscripts == 0 && (is_ident_start((unsigned char)s[j]) ||
-                                           is_digit((unsigned char)s[j]))) {
+            } else if (subscripts == 0 &&
+                       (is_ident_start((unsigned char)s[j]) ||
+                        is_digit((unsigned char)s[j]))) {
                 kind = T_PARAM;
                 while (is_ident_char((unsigned char)s[j]))
                     j++;
@@ -373,10 +438,12 @@ static int lex(const char *s, size_t n, toks_t *out)
             kind = T_PARAM;
             while (is_digit((unsigned char)s[j]))
                 j++;
-        } else if (c == '$' && (s[j] == '$' || is_ident_start((unsigned char)s[j]))) {
+        } else if (c == '$' &&
+                   (s[j] == '$' || is_ident_start((unsigned char)s[j]))) {
             size_t k = j;
             while (k < n && s[k] != '$' &&
-                   (is_ident_start((unsigned char)s[k]) || is_digit((unsigned char)s[k])))
+                   (is_ident_start((unsigned char)s[k]) ||
+                    is_digit((unsigned char)s[k])))
                 k++;
             if (s[k] == '$') { /* $tag$ ... $tag$ */
                 size_t tag_len = k + 1 - i;
@@ -440,9 +507,9 @@ static int sign_context(const char *s, const toks_t *t, size_t before)
     if (p->kind == T_OP)
         return !tok_is_op(s, p, ")") && !tok_is_op(s, p, "]");
     if (p->kind == T_WORD)
-        return is_keyword(s + p->start, p->len) &&
-               !tok_is_word(s, p, "null") && !tok_is_word(s, p, "true") &&
-               !tok_is_word(s, p, "false") && !tok_is_word(s, p, "end");
+        return is_keyword(s + p->start, p->len) && !tok_is_word(s, p, "null") &&
+               !tok_is_word(s, p, "true") && !tok_is_word(s, p, "false") &&
+               !tok_is_word(s, p, "end");
     return 0;
 }
 
@@ -476,7 +543,8 @@ static void fold_group(const char *s, toks_t *out, size_t open)
     if (open > 0 && tok_is_word(s, &v[open - 1], "in") && close - open >= 4) {
         int list = 1;
         for (size_t i = open + 1; i < close && list; i++)
-            list = (i - open) % 2 ? v[i].kind == T_VALUE : tok_is_op(s, &v[i], ",");
+            list = (i - open) % 2 ? v[i].kind == T_VALUE
+                                  : tok_is_op(s, &v[i], ",");
         if (list && (close - open) % 2 == 0) {
             v[open + 2] = v[close];
             out->n = open + 3;
@@ -531,7 +599,8 @@ static int shape_build(const char *s, shape_t *sh)
         if ((err = toks_push(&sh->out, t.kind, t.start, t.len)))
             goto out;
         if (tok_is_op(s, &t, "(")) {
-            if ((err = grow((void **)&opens, &cap_opens, n_opens + 1, sizeof *opens)))
+            if ((err = grow((void **)&opens, &cap_opens, n_opens + 1,
+                            sizeof *opens)))
                 goto out;
             opens[n_opens++] = sh->out.n - 1;
         } else if (tok_is_op(s, &t, ")") && n_opens > 0) {
@@ -557,16 +626,22 @@ static int colon_op(const char *s, const token_t *t)
  * another colon, a [name] before a "]". */
 static int space_between(const char *s, const token_t *prev, const token_t *cur)
 {
-    if (tok_is_op(s, prev, "(") || tok_is_op(s, prev, ".") || tok_is_op(s, prev, "["))
+    if (tok_is_op(s, prev, "(") || tok_is_op(s, prev, ".") ||
+        tok_is_op(s, prev, "["))
         return 0;
     if (tok_is_op(s, prev, "::") && !colon_op(s, cur))
         return 0;
-    if (prev->kind == T_QIDENT && s[prev->start] == '[' && tok_is_op(s, cur, "]"))
+    if (prev->kind == T_QIDENT && s[prev->start] == '[' &&
+        tok_is_op(s, cur, "]"))
         return 1; /* [a]] would read back as one name */
     if (tok_is_op(s, cur, ")") || tok_is_op(s, cur, ",") ||
         tok_is_op(s, cur, ";") || tok_is_op(s, cur, ".") ||
-        tok_is_op(s, cur, "[") || tok_is_op(s, cur, "]"))
+        tok_is_op(s, cur, "]"))
         return 0;
+    if (tok_is_op(s, cur, "[")) /* a[1], f(x)[1], a[1][2]; not , [1] */
+        return !(prev->kind == T_WORD || prev->kind == T_QIDENT ||
+                 prev->kind == T_VALUE || tok_is_op(s, prev, ")") ||
+                 tok_is_op(s, prev, "]"));
     if (tok_is_op(s, cur, "::") && !colon_op(s, prev))
         return 0;
     if (tok_is_op(s, cur, "(") &&
@@ -578,11 +653,16 @@ static int space_between(const char *s, const token_t *prev, const token_t *cur)
 
 static size_t token_text(const char *s, const token_t *t, char *dst)
 {
-    const char *src = t->kind == T_VALUE ? "?" : t->kind == T_RAW ? t->raw : s + t->start;
-    size_t len = t->kind == T_VALUE ? 1 : t->kind == T_RAW ? strlen(t->raw) : t->len;
+    const char *src = t->kind == T_VALUE ? "?"
+                      : t->kind == T_RAW ? t->raw
+                                         : s + t->start;
+    size_t len = t->kind == T_VALUE ? 1
+                 : t->kind == T_RAW ? strlen(t->raw)
+                                    : t->len;
     if (dst) {
         for (size_t i = 0; i < len; i++)
-            dst[i] = t->kind == T_WORD ? (char)to_lower((unsigned char)src[i]) : src[i];
+            dst[i] = t->kind == T_WORD ? (char)to_lower((unsigned char)src[i])
+                                       : src[i];
     }
     return len;
 }
@@ -592,8 +672,9 @@ static int render(const char *s, const token_t *v, size_t n, char **out)
 {
     size_t len = 0;
     for (size_t i = 0; i < n; i++)
-        len += token_text(s, &v[i], NULL) + (i > 0 && space_between(s, &v[i - 1], &v[i]));
-    char *text = malloc(len + 1);
+        len += token_text(s, &v[i], NULL) +
+               (i > 0 && space_between(s, &v[i - 1], &v[i]));
+    char *text = sql_malloc(len + 1);
     if (!text)
         return PLUMB_ENOMEM;
     size_t at = 0;
@@ -692,10 +773,10 @@ const char *plumb_sql_kind_name(plumb_sql_kind_t kind)
 
 /* Words that may follow a lone value or a column and end its operand. */
 static const char *const operand_enders[] = {
-    "and",   "or",     "order",  "group",   "limit",     "offset", "having",
-    "union", "except", "intersect", "returning", "then", "when", "else",
-    "end",   "on",     "where",  "join",    "left",      "right",  "inner",
-    "cross", "full",   "natural", "for",    "window",    "fetch",
+    "and",   "or",     "order",     "group",     "limit",  "offset", "having",
+    "union", "except", "intersect", "returning", "then",   "when",   "else",
+    "end",   "on",     "where",     "join",      "left",   "right",  "inner",
+    "cross", "full",   "natural",   "for",       "window", "fetch",
 };
 
 /* Whether the token at i (or the end, i == n) ends an operand. */
@@ -703,7 +784,8 @@ static int ends_operand(const char *s, const token_t *v, size_t n, size_t i)
 {
     if (i >= n)
         return 1;
-    if (tok_is_op(s, &v[i], ")") || tok_is_op(s, &v[i], ",") || tok_is_op(s, &v[i], ";"))
+    if (tok_is_op(s, &v[i], ")") || tok_is_op(s, &v[i], ",") ||
+        tok_is_op(s, &v[i], ";"))
         return 1;
     for (size_t k = 0; k < sizeof operand_enders / sizeof *operand_enders; k++)
         if (tok_is_word(s, &v[i], operand_enders[k]))
@@ -717,16 +799,17 @@ static int starts_operand(const char *s, const token_t *v, size_t i)
     if (i == 0)
         return 1;
     const token_t *p = &v[i - 1];
-    return tok_is_op(s, p, "(") || tok_is_op(s, p, ",") || tok_is_word(s, p, "where") ||
-           tok_is_word(s, p, "and") || tok_is_word(s, p, "or") || tok_is_word(s, p, "on") ||
-           tok_is_word(s, p, "when") ||
-           tok_is_word(s, p, "having") || tok_is_word(s, p, "then") ||
-           tok_is_word(s, p, "else");
+    return tok_is_op(s, p, "(") || tok_is_op(s, p, ",") ||
+           tok_is_word(s, p, "where") || tok_is_word(s, p, "and") ||
+           tok_is_word(s, p, "or") || tok_is_word(s, p, "on") ||
+           tok_is_word(s, p, "when") || tok_is_word(s, p, "having") ||
+           tok_is_word(s, p, "then") || tok_is_word(s, p, "else");
 }
 
 static int is_name(const char *s, const token_t *t)
 {
-    return (t->kind == T_WORD && !is_keyword(s + t->start, t->len)) || t->kind == T_QIDENT;
+    return (t->kind == T_WORD && !is_keyword(s + t->start, t->len)) ||
+           t->kind == T_QIDENT;
 }
 
 /* A column reference name(.name)* ending at index last: its first index,
@@ -736,14 +819,16 @@ static size_t column_back(const char *s, const token_t *v, size_t last)
     if (!is_name(s, &v[last]))
         return SIZE_MAX;
     size_t first = last;
-    while (first >= 2 && tok_is_op(s, &v[first - 1], ".") && is_name(s, &v[first - 2]))
+    while (first >= 2 && tok_is_op(s, &v[first - 1], ".") &&
+           is_name(s, &v[first - 2]))
         first -= 2;
     return first;
 }
 
 /* A column reference starting at index first: one past its end, or
  * SIZE_MAX. */
-static size_t column_forward(const char *s, const token_t *v, size_t n, size_t first)
+static size_t column_forward(const char *s, const token_t *v, size_t n,
+                             size_t first)
 {
     if (first >= n || !is_name(s, &v[first]))
         return SIZE_MAX;
@@ -767,7 +852,8 @@ int plumb_sql_batched(const char *sql, char **out)
     size_t n = sh.out.n;
     /* Assignments of SET (at the depth SET was seen) are not comparisons. */
     size_t depth = 0, set_depth = SIZE_MAX;
-    size_t found = 0, col_first = SIZE_MAX, col_end = 0, eq_first = 0, eq_end = 0;
+    size_t found = 0, col_first = SIZE_MAX, col_end = 0, eq_first = 0,
+           eq_end = 0;
     for (size_t i = 0; i < n; i++) {
         if (tok_is_op(sql, &v[i], "(")) {
             depth++;
@@ -779,15 +865,18 @@ int plumb_sql_batched(const char *sql, char **out)
         } else if (tok_is_word(sql, &v[i], "set")) {
             set_depth = depth;
         } else if (depth == set_depth &&
-                   (tok_is_word(sql, &v[i], "where") || tok_is_word(sql, &v[i], "from") ||
+                   (tok_is_word(sql, &v[i], "where") ||
+                    tok_is_word(sql, &v[i], "from") ||
                     tok_is_word(sql, &v[i], "returning"))) {
             set_depth = SIZE_MAX;
         }
-        if (!(tok_is_op(sql, &v[i], "=") || tok_is_op(sql, &v[i], "==")) || i == 0 ||
-            i + 1 >= n || depth == set_depth)
+        if (!(tok_is_op(sql, &v[i], "=") || tok_is_op(sql, &v[i], "==")) ||
+            i == 0 || i + 1 >= n || depth == set_depth)
             continue;
-        int value_right = v[i + 1].kind == T_VALUE && ends_operand(sql, v, n, i + 2);
-        int value_left = v[i - 1].kind == T_VALUE && starts_operand(sql, v, i - 1);
+        int value_right =
+            v[i + 1].kind == T_VALUE && ends_operand(sql, v, n, i + 2);
+        int value_left =
+            v[i - 1].kind == T_VALUE && starts_operand(sql, v, i - 1);
         if (!value_right && !value_left)
             continue;
         found++;
@@ -815,7 +904,7 @@ int plumb_sql_batched(const char *sql, char **out)
         goto out;
     }
     size_t nb = 0;
-    b = malloc((n + 1) * sizeof *b);
+    b = sql_malloc((n + 1) * sizeof *b);
     if (!b) {
         err = PLUMB_ENOMEM;
         goto out;
@@ -1000,7 +1089,7 @@ static const char *canonical(parser_t *p, const token_t *t)
         return NULL;
     const char *s = p->sql + t->start;
     size_t len = t->len;
-    char *name = malloc(len + 1);
+    char *name = sql_malloc(len + 1);
     if (!name || grow((void **)&p->strings, &p->cap_strings, p->n_strings + 1,
                       sizeof *p->strings)) {
         free(name);
@@ -1097,7 +1186,8 @@ static void add_fact(parser_t *p, long access, const char *column, int range)
 {
     if (p->failed || access < 0 || !column)
         return;
-    if (grow((void **)&p->facts, &p->cap_facts, p->n_facts + 1, sizeof *p->facts)) {
+    if (grow((void **)&p->facts, &p->cap_facts, p->n_facts + 1,
+             sizeof *p->facts)) {
         no_memory(p);
         return;
     }
@@ -1109,7 +1199,8 @@ static void commit_facts(parser_t *p, size_t from)
 {
     for (size_t i = from; i < p->n_facts && !p->failed; i++) {
         access_build_t *a = &p->acc[p->facts[i].access];
-        names_add(p, p->facts[i].range ? &a->range : &a->eq, p->facts[i].column);
+        names_add(p, p->facts[i].range ? &a->range : &a->eq,
+                  p->facts[i].column);
     }
     p->n_facts = from;
 }
@@ -1122,7 +1213,8 @@ static void facts_or(parser_t *p, size_t a, size_t b)
         fact_t f = p->facts[i];
         int found = 0, eq = 0;
         for (size_t j = b; j < p->n_facts; j++) {
-            if (p->facts[j].access == f.access && strcmp(p->facts[j].column, f.column) == 0) {
+            if (p->facts[j].access == f.access &&
+                strcmp(p->facts[j].column, f.column) == 0) {
                 found = 1;
                 eq |= !p->facts[j].range;
             }
@@ -1166,8 +1258,9 @@ static void relate(parser_t *p, const expr_t *a, const expr_t *b, int range)
         add_fact(p, a->access, a->column, range);
     } else if (b->kind == X_COLUMN && a->kind == X_VALUE) {
         add_fact(p, b->access, b->column, range);
-    } else if (a->kind == X_COLUMN && b->kind == X_COLUMN && a->access != UNKNOWN &&
-               b->access != UNKNOWN && a->access != b->access) {
+    } else if (a->kind == X_COLUMN && b->kind == X_COLUMN &&
+               a->access != UNKNOWN && b->access != UNKNOWN &&
+               a->access != b->access) {
         add_fact(p, a->access, a->column, range);
         add_fact(p, b->access, b->column, range);
     }
@@ -1185,7 +1278,8 @@ static void skip_group(parser_t *p)
         const token_t *t = &p->t[p->pos++];
         if (tok_is_op(p->sql, t, "(") || tok_is_op(p->sql, t, "["))
             depth++;
-        else if ((tok_is_op(p->sql, t, ")") || tok_is_op(p->sql, t, "]")) && --depth == 0)
+        else if ((tok_is_op(p->sql, t, ")") || tok_is_op(p->sql, t, "]")) &&
+                 --depth == 0)
             return;
     }
     fail(p); /* unbalanced */
@@ -1224,8 +1318,8 @@ static void parse_type(parser_t *p)
         p->pos += 2;
     while (word_at(p, 0, "precision") || word_at(p, 0, "varying"))
         p->pos++;
-    if ((word_at(p, 0, "with") || word_at(p, 0, "without")) && word_at(p, 1, "time") &&
-        word_at(p, 2, "zone"))
+    if ((word_at(p, 0, "with") || word_at(p, 0, "without")) &&
+        word_at(p, 1, "time") && word_at(p, 2, "zone"))
         p->pos += 3;
     if (op_at(p, 0, "("))
         skip_group(p);
@@ -1236,8 +1330,9 @@ static void parse_type(parser_t *p)
 /* Words that can sit inside a call's parentheses between its arguments:
  * count(DISTINCT x), extract(year FROM d), substring(s FOR 2), ... */
 static const char *const call_words[] = {
-    "distinct", "all", "from", "for", "as", "order", "by", "asc", "desc",
-    "separator", "using", "nulls", "placing", "in", "similar", "escape",
+    "distinct", "all", "from",    "for",       "as",    "order",
+    "by",       "asc", "desc",    "separator", "using", "nulls",
+    "placing",  "in",  "similar", "escape",
 };
 
 /* name( ... ) [FILTER (...)] [WITHIN GROUP (...)] [OVER ...] with the name
@@ -1254,7 +1349,8 @@ static void parse_call(parser_t *p, const scope_t *sc, expr_t *x)
             break;
         }
         int skip = tok_is_op(p->sql, t, ",") || tok_is_op(p->sql, t, "*");
-        for (size_t i = 0; i < sizeof call_words / sizeof *call_words && !skip; i++)
+        for (size_t i = 0; i < sizeof call_words / sizeof *call_words && !skip;
+             i++)
             skip = tok_is_word(p->sql, t, call_words[i]);
         if (skip) {
             p->pos++;
@@ -1336,7 +1432,8 @@ static void parse_column(parser_t *p, const scope_t *sc, expr_t *x)
         p->pos += 2;
     }
     const char *column = canonical(p, parts[n_parts - 1]);
-    const char *qualifier = n_parts > 1 ? canonical(p, parts[n_parts - 2]) : NULL;
+    const char *qualifier =
+        n_parts > 1 ? canonical(p, parts[n_parts - 2]) : NULL;
     int outer = 0;
     long access = resolve(sc, qualifier, &outer);
     /* an enclosing query's column is, to this one, a value per row */
@@ -1347,11 +1444,29 @@ static void parse_column(parser_t *p, const scope_t *sc, expr_t *x)
     }
 }
 
+/* [a, b, ...] of ARRAY[...] (or nested in one): a value when its elements
+ * are. */
+static void parse_array(parser_t *p, const scope_t *sc, expr_t *x)
+{
+    int columns = 0;
+    expect_op(p, "[");
+    while (!p->failed && !op_at(p, 0, "]")) {
+        expr_t item;
+        parse_expr_value(p, sc, &item);
+        columns |= item.kind != X_VALUE;
+        if (!accept_op(p, ","))
+            break;
+    }
+    expect_op(p, "]");
+    x_set(p, x, columns ? X_OTHER : X_VALUE);
+}
+
 /* Keywords that are also functions: left(s, 2), x = ANY(?), replace(...). */
 static int keyword_call(const char *s, const token_t *t)
 {
-    static const char *const words[] = {"left", "right", "any", "some", "all", "replace",
-                                        "glob", "like", "match", "regexp"};
+    static const char *const words[] = {"left",  "right",   "any",  "some",
+                                        "all",   "replace", "glob", "like",
+                                        "match", "regexp"};
     for (size_t i = 0; i < sizeof words / sizeof *words; i++)
         if (tok_is_word(s, t, words[i]))
             return 1;
@@ -1390,6 +1505,8 @@ static void parse_primary(parser_t *p, const scope_t *sc, expr_t *x)
         } else if (tok_is_op(s, t, "(") && query_at(p, 1)) {
             parse_subquery(p, sc);
             x_set(p, x, X_VALUE);
+        } else if (tok_is_op(s, t, "[")) {
+            parse_array(p, sc, x);
         } else if (tok_is_op(s, t, "(")) {
             p->pos++;
             parse_expr(p, sc, x);
@@ -1427,20 +1544,24 @@ static void parse_primary(parser_t *p, const scope_t *sc, expr_t *x)
         x_set(p, x, X_OTHER);
     } else if (tok_is_word(s, t, "null") || tok_is_word(s, t, "true") ||
                tok_is_word(s, t, "false") || tok_is_word(s, t, "default") ||
-               tok_is_word(s, t, "current_date") || tok_is_word(s, t, "current_time") ||
-               tok_is_word(s, t, "current_timestamp") || tok_is_word(s, t, "localtime") ||
+               tok_is_word(s, t, "current_date") ||
+               tok_is_word(s, t, "current_time") ||
+               tok_is_word(s, t, "current_timestamp") ||
+               tok_is_word(s, t, "localtime") ||
                tok_is_word(s, t, "localtimestamp")) {
         p->pos++;
         x_set(p, x, X_VALUE);
     } else if ((tok_is_word(s, t, "date") || tok_is_word(s, t, "time") ||
-                tok_is_word(s, t, "timestamp") || tok_is_word(s, t, "interval")) &&
+                tok_is_word(s, t, "timestamp") ||
+                tok_is_word(s, t, "interval")) &&
                peek(p, 1) && peek(p, 1)->kind == T_STRING) {
         p->pos += 2; /* DATE '2024-01-01' */
         x_set(p, x, X_VALUE);
     } else if (tok_is_word(s, t, "array") && op_at(p, 1, "[")) {
         p->pos++;
-        skip_group(p);
-    } else if (op_at(p, 1, "(") && (!is_keyword(s + t->start, t->len) || keyword_call(s, t))) {
+        parse_array(p, sc, x);
+    } else if (op_at(p, 1, "(") &&
+               (!is_keyword(s + t->start, t->len) || keyword_call(s, t))) {
         parse_call(p, sc, x);
     } else if (is_keyword(s + t->start, t->len)) {
         fail(p);
@@ -1478,8 +1599,8 @@ static void parse_unary(parser_t *p, const scope_t *sc, expr_t *x)
         x_set(p, x, X_OTHER);
         return;
     }
-    if (op_at(p, 0, "-") || op_at(p, 0, "+") || op_at(p, 0, "~") || op_at(p, 0, "!") ||
-        word_at(p, 0, "not")) {
+    if (op_at(p, 0, "-") || op_at(p, 0, "+") || op_at(p, 0, "~") ||
+        op_at(p, 0, "!") || word_at(p, 0, "not")) {
         p->pos++;
         parse_unary(p, sc, x);
         x_set(p, x, x->kind == X_VALUE ? X_VALUE : X_OTHER);
@@ -1490,8 +1611,9 @@ static void parse_unary(parser_t *p, const scope_t *sc, expr_t *x)
 }
 
 static const char *const arith_ops[] = {
-    "+", "-", "*", "/", "%", "%%", "||", "&", "|", "<<", ">>", "->", "->>", "#>",
-    "#>>", "@>", "<@", "&&", "~", "!~", "~*", "!~*", "~~", "^", "#",
+    "+",  "-",  "*",  "/",   "%",  "%%",  "||", "&",  "|",
+    "<<", ">>", "->", "->>", "#>", "#>>", "@>", "<@", "&&",
+    "~",  "!~", "~*", "!~*", "~~", "^",   "#",
 };
 
 static int arith_at(const parser_t *p)
@@ -1534,7 +1656,8 @@ static int constant_prefix(const parser_t *p, long i, int glob)
             at = 1;
         }
         at++;
-        if (at >= len || (s[at] == '\'' && !(at + 1 < len && s[at + 1] == '\'')))
+        if (at >= len ||
+            (s[at] == '\'' && !(at + 1 < len && s[at + 1] == '\'')))
             return 0;
     }
     char c = s[at];
@@ -1568,7 +1691,8 @@ static void parse_compare(parser_t *p, const scope_t *sc, expr_t *x)
             relate(p, &a, &y, 0);
             continue;
         }
-        if (op_at(p, 0, "<") || op_at(p, 0, "<=") || op_at(p, 0, ">") || op_at(p, 0, ">=")) {
+        if (op_at(p, 0, "<") || op_at(p, 0, "<=") || op_at(p, 0, ">") ||
+            op_at(p, 0, ">=")) {
             p->pos++;
             parse_arith(p, sc, &y);
             x_set(p, x, X_OTHER);
@@ -1602,9 +1726,11 @@ static void parse_compare(parser_t *p, const scope_t *sc, expr_t *x)
             continue;
         }
         if (word_at(p, 0, "not") &&
-            (word_at(p, 1, "in") || word_at(p, 1, "like") || word_at(p, 1, "ilike") ||
-             word_at(p, 1, "glob") || word_at(p, 1, "regexp") || word_at(p, 1, "match") ||
-             word_at(p, 1, "between") || word_at(p, 1, "similar") || word_at(p, 1, "null"))) {
+            (word_at(p, 1, "in") || word_at(p, 1, "like") ||
+             word_at(p, 1, "ilike") || word_at(p, 1, "glob") ||
+             word_at(p, 1, "regexp") || word_at(p, 1, "match") ||
+             word_at(p, 1, "between") || word_at(p, 1, "similar") ||
+             word_at(p, 1, "null"))) {
             p->pos++;
             negated = 1;
         }
@@ -1631,8 +1757,9 @@ static void parse_compare(parser_t *p, const scope_t *sc, expr_t *x)
             }
             continue;
         }
-        if (word_at(p, 0, "like") || word_at(p, 0, "glob") || word_at(p, 0, "ilike") ||
-            word_at(p, 0, "regexp") || word_at(p, 0, "match") || word_at(p, 0, "similar")) {
+        if (word_at(p, 0, "like") || word_at(p, 0, "glob") ||
+            word_at(p, 0, "ilike") || word_at(p, 0, "regexp") ||
+            word_at(p, 0, "match") || word_at(p, 0, "similar")) {
             int usable = word_at(p, 0, "like") || word_at(p, 0, "glob");
             int glob = word_at(p, 0, "glob");
             if (accept_word(p, "similar"))
@@ -1788,8 +1915,9 @@ static void parse_from_list(parser_t *p, scope_t *sc)
             continue;
         }
         size_t start = p->pos;
-        while (word_at(p, 0, "natural") || word_at(p, 0, "left") || word_at(p, 0, "right") ||
-               word_at(p, 0, "full") || word_at(p, 0, "outer") || word_at(p, 0, "inner") ||
+        while (word_at(p, 0, "natural") || word_at(p, 0, "left") ||
+               word_at(p, 0, "right") || word_at(p, 0, "full") ||
+               word_at(p, 0, "outer") || word_at(p, 0, "inner") ||
                word_at(p, 0, "cross"))
             p->pos++;
         if (!accept_word(p, "join") && !accept_word(p, "straight_join")) {
@@ -1824,8 +1952,8 @@ static void parse_from_list(parser_t *p, scope_t *sc)
 
 /* Words that end a select list. */
 static const char *const select_list_enders[] = {
-    "from",   "where",  "group", "having", "order",  "limit", "offset",
-    "union",  "intersect", "except", "window", "fetch", "for", "returning",
+    "from",  "where",     "group",  "having", "order", "limit", "offset",
+    "union", "intersect", "except", "window", "fetch", "for",   "returning",
 };
 
 typedef struct {
@@ -1842,8 +1970,8 @@ static void skip_select_list(parser_t *p, positions_t *subqueries)
         const token_t *t = peek(p, 0);
         if (tok_is_op(p->sql, t, "(")) {
             if (query_at(p, 1)) {
-                if (grow((void **)&subqueries->v, &subqueries->cap, subqueries->n + 1,
-                         sizeof *subqueries->v)) {
+                if (grow((void **)&subqueries->v, &subqueries->cap,
+                         subqueries->n + 1, sizeof *subqueries->v)) {
                     no_memory(p);
                     return;
                 }
@@ -1859,7 +1987,9 @@ static void skip_select_list(parser_t *p, positions_t *subqueries)
         } else if (depth == 0) {
             if (tok_is_op(p->sql, t, ";"))
                 return;
-            for (size_t i = 0; i < sizeof select_list_enders / sizeof *select_list_enders; i++)
+            for (size_t i = 0;
+                 i < sizeof select_list_enders / sizeof *select_list_enders;
+                 i++)
                 if (tok_is_word(p->sql, t, select_list_enders[i]))
                     return;
         }
@@ -1876,11 +2006,13 @@ static void parse_order_by(parser_t *p, const scope_t *sc, int record)
         parse_expr_value(p, sc, &x);
         if (!accept_word(p, "asc"))
             accept_word(p, "desc");
-        if (accept_word(p, "nulls") && !accept_word(p, "first") && !accept_word(p, "last"))
+        if (accept_word(p, "nulls") && !accept_word(p, "first") &&
+            !accept_word(p, "last"))
             fail(p);
         if (!record || p->failed)
             continue;
-        if (x.kind == X_COLUMN && x.access >= 0 && (target < 0 || target == x.access)) {
+        if (x.kind == X_COLUMN && x.access >= 0 &&
+            (target < 0 || target == x.access)) {
             target = x.access;
             names_add(p, &p->acc[target].order, x.column);
         } else {
@@ -1923,7 +2055,7 @@ static void free_scope(scope_t *sc)
 /* One SELECT (or VALUES): its scope, for ORDER BY, the caller frees. */
 static scope_t *parse_select_core(parser_t *p, const scope_t *parent)
 {
-    scope_t *sc = calloc(1, sizeof *sc);
+    scope_t *sc = sql_calloc(1, sizeof *sc);
     positions_t subqueries = {0};
     expr_t x;
     if (!sc) {
@@ -2016,8 +2148,9 @@ static void parse_select(parser_t *p, const scope_t *parent)
         else
             last = parse_select_core(p, parent);
         cores++;
-        if (p->failed || !(accept_word(p, "union") || accept_word(p, "intersect") ||
-                           accept_word(p, "except")))
+        if (p->failed ||
+            !(accept_word(p, "union") || accept_word(p, "intersect") ||
+              accept_word(p, "except")))
             break;
         if (!accept_word(p, "all"))
             accept_word(p, "distinct");
@@ -2025,7 +2158,8 @@ static void parse_select(parser_t *p, const scope_t *parent)
     if (!p->failed && accept_word(p, "order")) {
         expect_word(p, "by");
         scope_t none = {parent, NULL, 0, 0};
-        parse_order_by(p, cores == 1 && last ? last : &none, cores == 1 && last);
+        parse_order_by(p, cores == 1 && last ? last : &none,
+                       cores == 1 && last);
     }
     parse_query_tail(p, last);
     free_scope(last);
@@ -2171,20 +2305,21 @@ void plumb_sql_accesses_free(plumb_sql_access_t *a, size_t n)
 }
 
 /* Copies the names of list not in skip into *out, *n. */
-static int copy_names(const names_t *list, const names_t *skip, char ***out, size_t *n)
+static int copy_names(const names_t *list, const names_t *skip, char ***out,
+                      size_t *n)
 {
     *out = NULL;
     *n = 0;
     if (list->n == 0)
         return 0;
-    char **v = calloc(list->n, sizeof *v);
+    char **v = sql_calloc(list->n, sizeof *v);
     if (!v)
         return PLUMB_ENOMEM;
     *out = v;
     for (size_t i = 0; i < list->n; i++) {
         if (skip && names_has(skip, list->v[i]))
             continue;
-        if (!(v[*n] = strdup(list->v[i])))
+        if (!(v[*n] = sql_strdup(list->v[i])))
             return PLUMB_ENOMEM;
         (*n)++;
     }
@@ -2214,7 +2349,7 @@ int plumb_sql_accesses(const char *sql, plumb_sql_access_t **out, size_t *n)
     }
     if (p.failed || p.n_acc == 0)
         goto out;
-    a = calloc(p.n_acc, sizeof *a);
+    a = sql_calloc(p.n_acc, sizeof *a);
     if (!a) {
         err = PLUMB_ENOMEM;
         goto out;
@@ -2222,7 +2357,7 @@ int plumb_sql_accesses(const char *sql, plumb_sql_access_t **out, size_t *n)
     for (; n_a < p.n_acc; n_a++) {
         const access_build_t *b = &p.acc[n_a];
         plumb_sql_access_t *o = &a[n_a];
-        if (!(o->table = strdup(b->table)) ||
+        if (!(o->table = sql_strdup(b->table)) ||
             (err = copy_names(&b->eq, NULL, &o->eq, &o->n_eq)) ||
             (err = copy_names(&b->range, &b->eq, &o->range, &o->n_range)) ||
             (err = copy_names(&b->order, NULL, &o->order, &o->n_order))) {
@@ -2330,8 +2465,8 @@ typedef struct {
     size_t n, cap;
 } indexes_t;
 
-static int same_index(const plumb_sql_index_t *ix, const char *table, const char *const *cols,
-                      size_t n_cols)
+static int same_index(const plumb_sql_index_t *ix, const char *table,
+                      const char *const *cols, size_t n_cols)
 {
     if (strcmp(ix->table, table) != 0 || ix->n_columns != n_cols)
         return 0;
@@ -2344,8 +2479,8 @@ static int same_index(const plumb_sql_index_t *ix, const char *table, const char
 /* The index's name: plumb_<table>_<col>_..., reduced; when that is longer
  * than 63 bytes or already taken by an earlier candidate, its first 54
  * bytes and _ and 8 hex digits of a hash of the table and columns. */
-static char *index_name(const indexes_t *done, const char *table, const char *const *cols,
-                        size_t n_cols)
+static char *index_name(const indexes_t *done, const char *table,
+                        const char *const *cols, size_t n_cols)
 {
     buf_t b = {0};
     buf_str(&b, "plumb_");
@@ -2383,8 +2518,8 @@ static char *index_name(const indexes_t *done, const char *table, const char *co
 }
 
 /* Adds the candidate (table, cols) unless it is there already. */
-static int add_candidate(indexes_t *done, const char *table, const char *const *cols,
-                         size_t n_cols)
+static int add_candidate(indexes_t *done, const char *table,
+                         const char *const *cols, size_t n_cols)
 {
     if (n_cols == 0)
         return 0;
@@ -2397,10 +2532,11 @@ static int add_candidate(indexes_t *done, const char *table, const char *const *
     memset(ix, 0, sizeof *ix);
     buf_t sql = {0};
     int err = PLUMB_ENOMEM;
-    if (!(ix->table = strdup(table)) || !(ix->columns = calloc(n_cols, sizeof *ix->columns)))
+    if (!(ix->table = sql_strdup(table)) ||
+        !(ix->columns = sql_calloc(n_cols, sizeof *ix->columns)))
         goto out;
     for (; ix->n_columns < n_cols; ix->n_columns++)
-        if (!(ix->columns[ix->n_columns] = strdup(cols[ix->n_columns])))
+        if (!(ix->columns[ix->n_columns] = sql_strdup(cols[ix->n_columns])))
             goto out;
     if (!(ix->name = index_name(done, table, cols, n_cols)))
         goto out;
@@ -2452,7 +2588,8 @@ int plumb_sql_index_candidates(const plumb_sql_access_t *a, size_t n_access,
         if (!ac->table)
             continue;
         free(cols);
-        cols = calloc(ac->n_eq + ac->n_range + ac->n_order + 1, sizeof *cols);
+        cols =
+            sql_calloc(ac->n_eq + ac->n_range + ac->n_order + 1, sizeof *cols);
         if (!cols) {
             err = PLUMB_ENOMEM;
             break;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sql.h"
 #include "tests.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -25,12 +26,14 @@ static void assert_fp(const char *sql, const char *expected)
 {
     char *text = fingerprint_text(sql);
     if (strcmp(text, expected) != 0)
-        print_error("sql:      %s\nexpected: %s\ngot:      %s\n", sql, expected, text);
+        print_error("sql:      %s\nexpected: %s\ngot:      %s\n", sql, expected,
+                    text);
     assert_string_equal(text, expected);
     free(text);
 }
 
-static void assert_counts(const char *sql, unsigned literals, unsigned placeholders)
+static void assert_counts(const char *sql, unsigned literals,
+                          unsigned placeholders)
 {
     plumb_sql_fingerprint_t fp;
     assert_int_equal(plumb_sql_fingerprint(sql, &fp), 0);
@@ -81,7 +84,8 @@ static void append(char *buf, size_t size, const char *s)
     memcpy(buf + len, s, strlen(s) + 1);
 }
 
-static void append_list(char *buf, size_t size, const char *label, char **v, size_t n)
+static void append_list(char *buf, size_t size, const char *label, char **v,
+                        size_t n)
 {
     append(buf, size, label);
     append(buf, size, "(");
@@ -117,13 +121,14 @@ static void assert_accesses(const char *sql, const char *expected)
     char buf[2048];
     accesses_text(sql, buf, sizeof buf);
     if (strcmp(buf, expected) != 0)
-        print_error("sql:      %s\nexpected: %s\ngot:      %s\n", sql, expected, buf);
+        print_error("sql:      %s\nexpected: %s\ngot:      %s\n", sql, expected,
+                    buf);
     assert_string_equal(buf, expected);
 }
 
 /* The candidates' CREATE INDEX statements, one per line. */
-static void candidates_text(const plumb_sql_access_t *a, size_t n_access, char *buf,
-                            size_t size)
+static void candidates_text(const plumb_sql_access_t *a, size_t n_access,
+                            char *buf, size_t size)
 {
     plumb_sql_index_t *ix = NULL;
     size_t n = 99;
@@ -180,10 +185,14 @@ static void fingerprint_folds_space_case_and_comments(void **state)
     const char *expected = "select a, b from t where a = ? and b > ?";
     assert_fp("SELECT a, b FROM t WHERE a = 1 AND b > 2", expected);
     assert_fp("select a,b from t where a=1 and b>2", expected);
-    assert_fp("  SeLeCt\ta ,\n b\r\nFROM   T\fWHERE a= 1\vAND b >2  ", expected);
-    assert_fp("SELECT /* the columns */ a, -- first\n b FROM t WHERE a = 1 AND b > 2 -- end",
+    assert_fp("  SeLeCt\ta ,\n b\r\nFROM   T\fWHERE a= 1\vAND b >2  ",
               expected);
-    assert_fp("SELECT/**/a,/**/b/**/FROM/**/t/**/WHERE/**/a/**/=/**/1/**/AND b>2", expected);
+    assert_fp("SELECT /* the columns */ a, -- first\n b FROM t WHERE a = 1 AND "
+              "b > 2 -- end",
+              expected);
+    assert_fp(
+        "SELECT/**/a,/**/b/**/FROM/**/t/**/WHERE/**/a/**/=/**/1/**/AND b>2",
+        expected);
     assert_fp("SELECT a, b FROM t WHERE a = 1 AND b > 2;", expected);
     assert_fp("SELECT a, b FROM t WHERE a = 1 AND b > 2 ; ;", expected);
 }
@@ -193,9 +202,11 @@ static void fingerprint_spacing_rule(void **state)
     (void)state;
     /* none after "(", before ")" and ",", around "." and "::"; calls and
      * t(a, b) keep "(" on their name, keywords do not */
-    assert_fp("SELECT count( * ), max ( t . x ) FROM t", "select count(*), max(t.x) from t");
+    assert_fp("SELECT count( * ), max ( t . x ) FROM t",
+              "select count(*), max(t.x) from t");
     assert_fp("SELECT x :: int FROM t", "select x::int from t");
-    assert_fp("INSERT INTO t ( a , b ) VALUES ( 1 , 2 )", "insert into t(a, b) values (?, ?)");
+    assert_fp("INSERT INTO t ( a , b ) VALUES ( 1 , 2 )",
+              "insert into t(a, b) values (?, ?)");
     assert_fp("SELECT 1 WHERE EXISTS(SELECT 1) AND x IN(1)",
               "select ? where exists (select ?) and x in (?)");
     assert_fp("SELECT \"f\" (x) FROM t", "select \"f\"(x) from t");
@@ -206,23 +217,28 @@ static void fingerprint_spacing_rule(void **state)
 static void fingerprint_strings_hide_what_they_hold(void **state)
 {
     (void)state;
-    assert_fp("SELECT * FROM t WHERE a = 'it''s' AND b = 'x'", "select * from t where a = ? and b = ?");
+    assert_fp("SELECT * FROM t WHERE a = 'it''s' AND b = 'x'",
+              "select * from t where a = ? and b = ?");
     assert_fp("SELECT * FROM t WHERE a = '-- not a comment' AND b = 1",
               "select * from t where a = ? and b = ?");
     assert_fp("SELECT * FROM t WHERE a = '/* nor this */' AND b = 1",
               "select * from t where a = ? and b = ?");
-    assert_fp("SELECT * FROM t WHERE a = 'a \"quoted\" ? :name $1 %s' AND b = ''",
-              "select * from t where a = ? and b = ?");
+    assert_fp(
+        "SELECT * FROM t WHERE a = 'a \"quoted\" ? :name $1 %s' AND b = ''",
+        "select * from t where a = ? and b = ?");
     assert_fp("SELECT '''' , ''''''", "select ?, ?");
-    assert_counts("SELECT * FROM t WHERE a = 'it''s' AND b = '-- x' AND c = ''", 3, 0);
+    assert_counts("SELECT * FROM t WHERE a = 'it''s' AND b = '-- x' AND c = ''",
+                  3, 0);
     /* E'..' ends at a quote that no backslash escapes */
     assert_fp("SELECT E'it\\'s', e'a\\\\' FROM t WHERE x = E'\\'' AND y = 1",
               "select ?, ? from t where x = ? and y = ?");
-    assert_counts("SELECT E'it\\'s', e'a\\\\' FROM t WHERE x = E'\\'' AND y = 1", 4, 0);
+    assert_counts(
+        "SELECT E'it\\'s', e'a\\\\' FROM t WHERE x = E'\\'' AND y = 1", 4, 0);
     /* plain strings know no backslash: 'a\' is a whole string */
     assert_fp("SELECT 'a\\' FROM t", "select ? from t");
     /* blobs, bit strings, national strings */
-    assert_fp("SELECT X'00ff', x'AB', B'0101', N'ünï' FROM t", "select ?, ?, ?, ? from t");
+    assert_fp("SELECT X'00ff', x'AB', B'0101', N'ünï' FROM t",
+              "select ?, ?, ?, ? from t");
     assert_counts("SELECT X'00ff', x'AB', B'0101', N'ünï' FROM t", 4, 0);
     /* a word that merely ends in e, x or n is not a prefix */
     assert_fp("SELECT type'x' FROM t", "select type ? from t");
@@ -231,27 +247,36 @@ static void fingerprint_strings_hide_what_they_hold(void **state)
 static void fingerprint_dollar_quotes(void **state)
 {
     (void)state;
-    assert_fp("SELECT $$it's -- here$$, $tag$ a $$ b ' c $tag$, $a$x$b$y$a$ FROM t",
-              "select ?, ?, ? from t");
-    assert_counts("SELECT $$it's -- here$$, $tag$ a $$ b ' c $tag$, $a$x$b$y$a$ FROM t", 3, 0);
+    assert_fp(
+        "SELECT $$it's -- here$$, $tag$ a $$ b ' c $tag$, $a$x$b$y$a$ FROM t",
+        "select ?, ?, ? from t");
+    assert_counts(
+        "SELECT $$it's -- here$$, $tag$ a $$ b ' c $tag$, $a$x$b$y$a$ FROM t",
+        3, 0);
     /* $1 and $name are placeholders, next to a dollar quote */
     assert_fp("SELECT * FROM t WHERE a = $1 AND b = $$x$$ AND c = $name",
               "select * from t where a = ? and b = ? and c = ?");
-    assert_counts("SELECT * FROM t WHERE a = $1 AND b = $$x$$ AND c = $name", 1, 2);
+    assert_counts("SELECT * FROM t WHERE a = $1 AND b = $$x$$ AND c = $name", 1,
+                  2);
     assert_fp("SELECT $$ unterminated", "select ?");
-    assert_fp("SELECT $t$ $T$ unterminated, tags are case-sensitive", "select ?");
+    assert_fp("SELECT $t$ $T$ unterminated, tags are case-sensitive",
+              "select ?");
 }
 
 static void fingerprint_quoted_identifiers_kept(void **state)
 {
     (void)state;
-    assert_fp("SELECT \"Order Id\", \"a\"\"b\", `x y`, `a``b`, [my col], [a]]b] FROM \"My Table\"",
-              "select \"Order Id\", \"a\"\"b\", `x y`, `a``b`, [my col], [a]]b] from \"My Table\"");
+    assert_fp("SELECT \"Order Id\", \"a\"\"b\", `x y`, `a``b`, [my col], "
+              "[a]]b] FROM \"My Table\"",
+              "select \"Order Id\", \"a\"\"b\", `x y`, `a``b`, [my col], "
+              "[a]]b] from \"My Table\"");
     /* quoted names are never lower-cased, unquoted ones always */
-    assert_fp("SELECT \"MixedCase\", MixedCase FROM T", "select \"MixedCase\", mixedcase from t");
+    assert_fp("SELECT \"MixedCase\", MixedCase FROM T",
+              "select \"MixedCase\", mixedcase from t");
     assert_other_shape("SELECT \"A\" FROM t", "SELECT a FROM t");
     /* a quoted name is no keyword and no value */
-    assert_fp("SELECT \"select\", \"1\" FROM \"from\"", "select \"select\", \"1\" from \"from\"");
+    assert_fp("SELECT \"select\", \"1\" FROM \"from\"",
+              "select \"select\", \"1\" from \"from\"");
     assert_counts("SELECT \"select\", \"1\" FROM \"from\"", 0, 0);
     /* -- and ' inside quoted names */
     assert_fp("SELECT \"a -- b\", \"it's\" FROM t WHERE x = 1",
@@ -266,12 +291,15 @@ static void fingerprint_comments_in_odd_places(void **state)
     (void)state;
     assert_fp("SELECT a--comment without newline", "select a");
     assert_fp("SELECT a/*unterminated", "select a");
-    assert_fp("SELECT a FROM t WHERE b = -/* sign */1", "select a from t where b = ?");
-    assert_fp("SELECT a FROM t WHERE b = 1--1\n AND c = 2", "select a from t where b = ? and c = ?");
+    assert_fp("SELECT a FROM t WHERE b = -/* sign */1",
+              "select a from t where b = ?");
+    assert_fp("SELECT a FROM t WHERE b = 1--1\n AND c = 2",
+              "select a from t where b = ? and c = ?");
     assert_fp("/* leading */ -- line\n SELECT a FROM t", "select a from t");
     assert_fp("SELECT a/* /* not nested */ FROM t", "select a from t");
     assert_fp("SELECT 1-/**/-1", "select ? - ?");
-    assert_fp("SELECT a FROM t WHERE x = '/*' AND y = '*/'", "select a from t where x = ? and y = ?");
+    assert_fp("SELECT a FROM t WHERE x = '/*' AND y = '*/'",
+              "select a from t where x = ? and y = ?");
     assert_fp("SELECT a /* 'quote */ FROM t", "select a from t");
 }
 
@@ -280,12 +308,17 @@ static void fingerprint_numbers(void **state)
     (void)state;
     assert_fp("SELECT 1, 1.5, .5, 1., 1e10, 1.5E-3, 2e+7, 0x1F, 0XAB FROM t",
               "select ?, ?, ?, ?, ?, ?, ?, ?, ? from t");
-    assert_counts("SELECT 1, 1.5, .5, 1., 1e10, 1.5E-3, 2e+7, 0x1F, 0XAB FROM t", 9, 0);
+    assert_counts(
+        "SELECT 1, 1.5, .5, 1., 1e10, 1.5E-3, 2e+7, 0x1F, 0XAB FROM t", 9, 0);
     /* a sign after an operator, a keyword, "(" or "," is the number's */
-    assert_fp("SELECT -1, (-2), f(+3), x*-4 FROM t WHERE a = -5 AND b IN (-6, 7) LIMIT -1",
-              "select ?, (?), f(?), x * ? from t where a = ? and b in (?) limit ?");
-    assert_same_shape("SELECT * FROM t WHERE a = -1", "SELECT * FROM t WHERE a = 1");
-    assert_same_shape("SELECT * FROM t WHERE a = - 1.5e3", "SELECT * FROM t WHERE a = 2");
+    assert_fp(
+        "SELECT -1, (-2), f(+3), x*-4 FROM t WHERE a = -5 AND b IN (-6, 7) "
+        "LIMIT -1",
+        "select ?, (?), f(?), x * ? from t where a = ? and b in (?) limit ?");
+    assert_same_shape("SELECT * FROM t WHERE a = -1",
+                      "SELECT * FROM t WHERE a = 1");
+    assert_same_shape("SELECT * FROM t WHERE a = - 1.5e3",
+                      "SELECT * FROM t WHERE a = 2");
     /* after a name, a value or ")" it is an operator */
     assert_fp("SELECT a -1, a - 1, a-1, (a)-1, 2-1, x.y -1 FROM t",
               "select a - ?, a - ?, a - ?, (a) - ?, ? - ?, x.y - ? from t");
@@ -305,25 +338,35 @@ static void fingerprint_true_false_null_are_keywords(void **state)
     (void)state;
     assert_fp("SELECT * FROM t WHERE a = TRUE AND b = False AND c IS NULL",
               "select * from t where a = true and b = false and c is null");
-    assert_counts("SELECT * FROM t WHERE a = TRUE AND b = False AND c IS NULL", 0, 0);
-    assert_other_shape("SELECT * FROM t WHERE a = TRUE", "SELECT * FROM t WHERE a = 1");
-    assert_other_shape("SELECT * FROM t WHERE a IS NULL", "SELECT * FROM t WHERE a = ?");
+    assert_counts("SELECT * FROM t WHERE a = TRUE AND b = False AND c IS NULL",
+                  0, 0);
+    assert_other_shape("SELECT * FROM t WHERE a = TRUE",
+                       "SELECT * FROM t WHERE a = 1");
+    assert_other_shape("SELECT * FROM t WHERE a IS NULL",
+                       "SELECT * FROM t WHERE a = ?");
 }
 
 static void fingerprint_placeholders(void **state)
 {
     (void)state;
-    const char *sql = "SELECT * FROM t WHERE a = ? AND b = ?12 AND c = :name AND d = @v "
-                      "AND e = $u AND f = $1 AND g = %s AND h = %(key)s AND i = :1";
-    assert_fp(sql, "select * from t where a = ? and b = ? and c = ? and d = ? and e = ? "
-                   "and f = ? and g = ? and h = ? and i = ?");
+    const char *sql =
+        "SELECT * FROM t WHERE a = ? AND b = ?12 AND c = :name AND d = @v "
+        "AND e = $u AND f = $1 AND g = %s AND h = %(key)s AND i = :1";
+    assert_fp(
+        sql,
+        "select * from t where a = ? and b = ? and c = ? and d = ? and e = ? "
+        "and f = ? and g = ? and h = ? and i = ?");
     assert_counts(sql, 0, 9);
     /* every paramstyle of one statement is one shape */
-    assert_same_shape("SELECT * FROM t WHERE id = ?", "SELECT * FROM t WHERE id = :id");
-    assert_same_shape("SELECT * FROM t WHERE id = %s", "SELECT * FROM t WHERE id = %(id)s");
-    assert_same_shape("SELECT * FROM t WHERE id = $1", "SELECT * FROM t WHERE id = 42");
+    assert_same_shape("SELECT * FROM t WHERE id = ?",
+                      "SELECT * FROM t WHERE id = :id");
+    assert_same_shape("SELECT * FROM t WHERE id = %s",
+                      "SELECT * FROM t WHERE id = %(id)s");
+    assert_same_shape("SELECT * FROM t WHERE id = $1",
+                      "SELECT * FROM t WHERE id = 42");
     /* %% is pyformat's %: an operator, not a placeholder */
-    assert_fp("SELECT a %% 2, b % 3 FROM t WHERE c = %s", "select a %% ?, b % ? from t where c = ?");
+    assert_fp("SELECT a %% 2, b % 3 FROM t WHERE c = %s",
+              "select a %% ?, b % ? from t where c = ?");
     assert_counts("SELECT a %% 2, b % 3 FROM t WHERE c = %s", 2, 1);
     /* a % that does not start a placeholder */
     assert_fp("SELECT a %(b) FROM t", "select a % (b) from t");
@@ -335,15 +378,22 @@ static void fingerprint_placeholders(void **state)
 static void fingerprint_casts_are_not_placeholders(void **state)
 {
     (void)state;
-    assert_fp("SELECT x::int, '1'::bigint, a::date = :d, b::text::varchar FROM t",
-              "select x::int, ?::bigint, a::date = ?, b::text::varchar from t");
-    assert_counts("SELECT x::int, '1'::bigint, a::date = :d, b::text::varchar FROM t", 1, 1);
+    assert_fp(
+        "SELECT x::int, '1'::bigint, a::date = :d, b::text::varchar FROM t",
+        "select x::int, ?::bigint, a::date = ?, b::text::varchar from t");
+    assert_counts(
+        "SELECT x::int, '1'::bigint, a::date = :d, b::text::varchar FROM t", 1,
+        1);
     assert_fp("SELECT CAST(x AS int), CAST(? AS DOUBLE PRECISION) FROM t",
               "select cast(x as int), cast(? as double precision) from t");
     assert_other_shape("SELECT x::int FROM t", "SELECT x FROM t");
     assert_other_shape("SELECT x::int FROM t", "SELECT x::text FROM t");
+    /* nested arrays are no names, and fold their values */
+    assert_fp("SELECT ARRAY[[1, 2], [3, 4]], a[[x] ], a[1][2] FROM t",
+              "select array[[?, ?], [?, ?]], a[[x]], a[?][?] from t");
     /* in a subscript, : is PostgreSQL's slice, not a placeholder */
-    assert_fp("SELECT a[1:2], b[:3] FROM t WHERE c = :4", "select a[? : ?], b[: ?] from t where c = ?");
+    assert_fp("SELECT a[1:2], b[:3] FROM t WHERE c = :4",
+              "select a[? : ?], b[: ?] from t where c = ?");
     assert_counts("SELECT a[1:2], b[:3] FROM t WHERE c = :4", 3, 1);
 }
 
@@ -354,20 +404,27 @@ static void fingerprint_in_lists_fold(void **state)
     assert_fp("SELECT * FROM t WHERE id IN (1)", expected);
     assert_fp("SELECT * FROM t WHERE id IN (1, 2)", expected);
     assert_fp("SELECT * FROM t WHERE id IN (1,2,3)", expected);
-    assert_fp("SELECT * FROM t WHERE id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", expected);
-    assert_fp("SELECT * FROM t WHERE id IN ('a', -2, ?, :x, 0x1, $1, %s)", expected);
+    assert_fp("SELECT * FROM t WHERE id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+              expected);
+    assert_fp("SELECT * FROM t WHERE id IN ('a', -2, ?, :x, 0x1, $1, %s)",
+              expected);
     assert_fp("SELECT * FROM t WHERE id in(  1 ,2  )", expected);
     assert_counts("SELECT * FROM t WHERE id IN (1, 2, ?)", 2, 1);
-    assert_fp("SELECT * FROM t WHERE id NOT IN (1, 2) AND x IN (SELECT y FROM u WHERE z IN (3, 4))",
-              "select * from t where id not in (?) and x in (select y from u where z in (?))");
+    assert_fp("SELECT * FROM t WHERE id NOT IN (1, 2) AND x IN (SELECT y FROM "
+              "u WHERE z IN (3, 4))",
+              "select * from t where id not in (?) and x in (select y from u "
+              "where z in (?))");
     /* a list of names, or of expressions, is not folded */
-    assert_fp("SELECT * FROM t WHERE id IN (a, b)", "select * from t where id in (a, b)");
-    assert_fp("SELECT * FROM t WHERE id IN (1 + 1, 2)", "select * from t where id in (? + ?, ?)");
+    assert_fp("SELECT * FROM t WHERE id IN (a, b)",
+              "select * from t where id in (a, b)");
+    assert_fp("SELECT * FROM t WHERE id IN (1 + 1, 2)",
+              "select * from t where id in (? + ?, ?)");
     /* two lists in one statement each fold */
     assert_fp("SELECT * FROM t WHERE a IN (1, 2) OR b IN (3, 4, 5)",
               "select * from t where a in (?) or b in (?)");
     /* a list is not an equality: IN (?) stays apart from = ? */
-    assert_other_shape("SELECT * FROM t WHERE id IN (1, 2)", "SELECT * FROM t WHERE id = 1");
+    assert_other_shape("SELECT * FROM t WHERE id IN (1, 2)",
+                       "SELECT * FROM t WHERE id = 1");
 }
 
 static void fingerprint_values_rows_fold(void **state)
@@ -376,13 +433,18 @@ static void fingerprint_values_rows_fold(void **state)
     const char *expected = "insert into t(a, b) values (?, ?)";
     assert_fp("INSERT INTO t (a, b) VALUES (1, 'x')", expected);
     assert_fp("INSERT INTO t (a, b) VALUES (1, 'x'), (2, 'y')", expected);
-    assert_fp("INSERT INTO t (a, b) VALUES (1, 'x'),(2,'y'),(3, 'z'), (?, ?), (:a, :b)", expected);
-    assert_counts("INSERT INTO t (a, b) VALUES (1, 'x'), (2, 'y'), (?, ?)", 4, 2);
+    assert_fp("INSERT INTO t (a, b) VALUES (1, 'x'),(2,'y'),(3, 'z'), (?, ?), "
+              "(:a, :b)",
+              expected);
+    assert_counts("INSERT INTO t (a, b) VALUES (1, 'x'), (2, 'y'), (?, ?)", 4,
+                  2);
     /* rows of the same written shape fold, NULL and calls included */
-    assert_fp("INSERT INTO t VALUES (1, NULL, lower('A')), (2, NULL, lower('B'))",
-              "insert into t values (?, null, lower(?))");
+    assert_fp(
+        "INSERT INTO t VALUES (1, NULL, lower('A')), (2, NULL, lower('B'))",
+        "insert into t values (?, null, lower(?))");
     /* rows of other shapes stay */
-    assert_fp("INSERT INTO t VALUES (1, NULL), (2, 3)", "insert into t values (?, null), (?, ?)");
+    assert_fp("INSERT INTO t VALUES (1, NULL), (2, 3)",
+              "insert into t values (?, null), (?, ?)");
     assert_fp("INSERT INTO t VALUES (1, NULL), (2, 3), (4, 5)",
               "insert into t values (?, null), (?, ?)");
     assert_fp("INSERT INTO t VALUES (1, 2) ON CONFLICT (a) DO UPDATE SET b = 3",
@@ -395,19 +457,24 @@ static void fingerprint_values_rows_fold(void **state)
 static void fingerprint_same_and_other_shapes(void **state)
 {
     (void)state;
-    assert_same_shape("SELECT title FROM book WHERE author_id = 7",
-                      "select title\n  from book\n where author_id = 12345 -- by id");
+    assert_same_shape(
+        "SELECT title FROM book WHERE author_id = 7",
+        "select title\n  from book\n where author_id = 12345 -- by id");
     assert_same_shape("SELECT * FROM t WHERE name = 'O''Brien'",
                       "SELECT * FROM t WHERE name = $$O'Brien$$");
     assert_same_shape("UPDATE t SET a = 1, b = 'x' WHERE id = 3",
                       "update t set a = ?, b = ? where id = ?");
     assert_other_shape("SELECT title FROM book WHERE author_id = 7",
                        "SELECT title FROM book WHERE editor_id = 7");
-    assert_other_shape("SELECT * FROM t WHERE a = 1", "SELECT * FROM t WHERE a > 1");
-    assert_other_shape("SELECT * FROM t WHERE a = 1", "SELECT * FROM t WHERE a = 1 AND b = 2");
-    assert_other_shape("SELECT * FROM t WHERE a = 1", "SELECT * FROM u WHERE a = 1");
+    assert_other_shape("SELECT * FROM t WHERE a = 1",
+                       "SELECT * FROM t WHERE a > 1");
+    assert_other_shape("SELECT * FROM t WHERE a = 1",
+                       "SELECT * FROM t WHERE a = 1 AND b = 2");
+    assert_other_shape("SELECT * FROM t WHERE a = 1",
+                       "SELECT * FROM u WHERE a = 1");
     assert_other_shape("SELECT a FROM t", "SELECT \"a\" FROM t");
-    assert_other_shape("SELECT * FROM t ORDER BY a", "SELECT * FROM t ORDER BY a DESC");
+    assert_other_shape("SELECT * FROM t ORDER BY a",
+                       "SELECT * FROM t ORDER BY a DESC");
 }
 
 static void fingerprint_kind(void **state)
@@ -426,15 +493,20 @@ static void fingerprint_kind(void **state)
     assert_int_equal(kind_of(""), PLUMB_SQL_OTHER);
     assert_int_equal(kind_of("'just a string'"), PLUMB_SQL_OTHER);
     /* WITH looks past the CTEs, whose bodies are in parentheses */
-    assert_int_equal(kind_of("WITH x AS (SELECT 1) SELECT * FROM x"), PLUMB_SQL_SELECT);
+    assert_int_equal(kind_of("WITH x AS (SELECT 1) SELECT * FROM x"),
+                     PLUMB_SQL_SELECT);
     assert_int_equal(kind_of("WITH x AS (SELECT id FROM t), y AS (SELECT 2) "
                              "DELETE FROM u WHERE id IN (SELECT id FROM x)"),
                      PLUMB_SQL_DELETE);
-    assert_int_equal(kind_of("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) "
-                             "INSERT INTO t SELECT n FROM r"),
-                     PLUMB_SQL_INSERT);
-    assert_int_equal(kind_of("with x as (update t set a = 1 returning *) update u set b = 2"),
-                     PLUMB_SQL_UPDATE);
+    assert_int_equal(
+        kind_of(
+            "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) "
+            "INSERT INTO t SELECT n FROM r"),
+        PLUMB_SQL_INSERT);
+    assert_int_equal(
+        kind_of(
+            "with x as (update t set a = 1 returning *) update u set b = 2"),
+        PLUMB_SQL_UPDATE);
     assert_int_equal(kind_of("WITH x AS (SELECT 1)"), PLUMB_SQL_OTHER);
     assert_string_equal(plumb_sql_kind_name(PLUMB_SQL_SELECT), "select");
     assert_string_equal(plumb_sql_kind_name(PLUMB_SQL_INSERT), "insert");
@@ -466,7 +538,8 @@ static void fingerprint_id_is_fnv1a_of_text(void **state)
     assert_int_equal(plumb_sql_fingerprint("a", &fp), 0);
     assert_true(fp.id == 0xaf63dc4c8601ec8cu); /* FNV-1a("a"), published */
     plumb_sql_fingerprint_close(&fp);
-    const char *sqls[] = {"SELECT * FROM t WHERE a = 1", "insert into \"T\" values (1)",
+    const char *sqls[] = {"SELECT * FROM t WHERE a = 1",
+                          "insert into \"T\" values (1)",
                           "UPDATE t SET x = 'é' WHERE y = 2"};
     for (size_t i = 0; i < sizeof sqls / sizeof *sqls; i++) {
         assert_int_equal(plumb_sql_fingerprint(sqls[i], &fp), 0);
@@ -509,8 +582,10 @@ static void fingerprint_of_a_fingerprint_is_itself(void **state)
         "SELECT a:::b, c ::: d, x:: ::y, e : :: f, g::: :h",
         "S, ,arr[0:2], [col] ] c](tnoe], [col] ] c(tnoe:*) FR'00ff')*) > 1",
         "SELECT a[[x] ], [y] ]",
-        "SELECT \"a\"\"b\", `c`, [d]]e], x.y, f(g), t.*, -1, - -1, 1 - -1, a/ *b, c- -d",
-        "SELECT $$a$$, $t$b$t$, E'\\'', x'01', 0x1f, 1e5, .5, :n, @n, $n, $1, %s, %(n)s",
+        "SELECT \"a\"\"b\", `c`, [d]]e], x.y, f(g), t.*, -1, - -1, 1 - -1, a/ "
+        "*b, c- -d",
+        "SELECT $$a$$, $t$b$t$, E'\\'', x'01', 0x1f, 1e5, .5, :n, @n, $n, $1, "
+        "%s, %(n)s",
         "insert into t values (1, 2), (3, 4), (5, NULL), (6, NULL)",
         "SELECT * FROM t WHERE id IN (1, 2) AND x IN (SELECT y FROM u) ;; ",
         "SELECT \"unterminated ; -- ",
@@ -545,7 +620,8 @@ static void fingerprint_long_lists(void **state)
     strcpy(sql, "INSERT INTO t VALUES ");
     size_t at = strlen(sql);
     for (size_t i = 0; i < rows; i++)
-        at += (size_t)snprintf(sql + at, size - at, "%s(%zu, 'r')", i ? ", " : "", i);
+        at += (size_t)snprintf(sql + at, size - at, "%s(%zu, 'r')",
+                               i ? ", " : "", i);
     assert_fp(sql, "insert into t values (?, ?)");
     assert_counts(sql, 20000, 0);
     strcpy(sql, "SELECT * FROM t WHERE id IN (");
@@ -564,193 +640,260 @@ static void accesses_single_table(void **state)
     (void)state;
     assert_accesses("SELECT title FROM book WHERE author_id = ?",
                     "book eq(author_id) range() order()");
-    assert_accesses("SELECT * FROM t WHERE a = 1 AND b > 2 AND c <= ? AND d = :d ORDER BY e",
+    assert_accesses("SELECT * FROM t WHERE a = 1 AND b > 2 AND c <= ? AND d = "
+                    ":d ORDER BY e",
                     "t eq(a,d) range(b,c) order(e)");
     assert_accesses("SELECT * FROM t", "t eq() range() order()");
     assert_accesses("SELECT * FROM Book AS B WHERE B.Author_Id = 1 AND b.x = 2",
                     "book eq(author_id,x) range() order()");
     /* value = column reads as column = value, < as > */
-    assert_accesses("SELECT * FROM t WHERE 1 = a AND ? < b", "t eq(a) range(b) order()");
+    assert_accesses("SELECT * FROM t WHERE 1 = a AND ? < b",
+                    "t eq(a) range(b) order()");
     /* a column both compared by equality and by range is an equality */
     assert_accesses("SELECT * FROM t WHERE a = 1 AND a > 0 AND b > 1 AND b < 5",
                     "t eq(a) range(b) order()");
     /* schema-qualified tables are named by their table */
-    assert_accesses("SELECT * FROM main.t WHERE main.t.a = 1 AND t.b = 2 AND c = 3",
-                    "t eq(a,b,c) range() order()");
+    assert_accesses(
+        "SELECT * FROM main.t WHERE main.t.a = 1 AND t.b = 2 AND c = 3",
+        "t eq(a,b,c) range() order()");
 }
 
 static void accesses_operators(void **state)
 {
     (void)state;
-    assert_accesses("SELECT * FROM t WHERE a IN (1, 2, 3) AND b IN (?) AND c IN %s",
-                    "t eq(a,b,c) range() order()");
-    assert_accesses("SELECT * FROM t WHERE a BETWEEN 1 AND 5 AND b NOT BETWEEN 1 AND 2",
-                    "t eq() range(a) order()");
-    assert_accesses("SELECT * FROM t WHERE a LIKE 'abc%' AND b LIKE '%abc' AND c LIKE ? "
-                    "AND d NOT LIKE 'x%' AND e ILIKE 'x%' AND f LIKE '_x' AND g GLOB 'ab*'",
-                    "t eq() range(a,g) order()");
-    assert_accesses("SELECT * FROM t WHERE a LIKE E'x%' AND b LIKE $$y%$$ AND c LIKE '''%'",
-                    "t eq() range(a,b,c) order()");
-    assert_accesses("SELECT * FROM t WHERE a IS NULL AND b IS NOT NULL AND c IS ? "
-                    "AND d IS NOT DISTINCT FROM ? AND e IS DISTINCT FROM ?",
-                    "t eq(a,c,d) range() order()");
-    assert_accesses("SELECT * FROM t WHERE a <> 1 AND b != 2 AND c NOT IN (1, 2) AND NOT d = 3",
+    assert_accesses(
+        "SELECT * FROM t WHERE a IN (1, 2, 3) AND b IN (?) AND c IN %s",
+        "t eq(a,b,c) range() order()");
+    assert_accesses(
+        "SELECT * FROM t WHERE a BETWEEN 1 AND 5 AND b NOT BETWEEN 1 AND 2",
+        "t eq() range(a) order()");
+    assert_accesses(
+        "SELECT * FROM t WHERE a LIKE 'abc%' AND b LIKE '%abc' AND c LIKE ? "
+        "AND d NOT LIKE 'x%' AND e ILIKE 'x%' AND f LIKE '_x' AND g GLOB 'ab*'",
+        "t eq() range(a,g) order()");
+    assert_accesses(
+        "SELECT * FROM t WHERE a LIKE E'x%' AND b LIKE $$y%$$ AND c LIKE '''%'",
+        "t eq() range(a,b,c) order()");
+    assert_accesses(
+        "SELECT * FROM t WHERE a IS NULL AND b IS NOT NULL AND c IS ? "
+        "AND d IS NOT DISTINCT FROM ? AND e IS DISTINCT FROM ?",
+        "t eq(a,c,d) range() order()");
+    assert_accesses("SELECT * FROM t WHERE a <> 1 AND b != 2 AND c NOT IN (1, "
+                    "2) AND NOT d = 3",
                     "t eq() range() order()");
-    assert_accesses("SELECT * FROM t WHERE a ISNULL AND b NOTNULL AND c NOT NULL",
-                    "t eq(a) range() order()");
-    assert_accesses("SELECT * FROM t WHERE a = ANY(%s) AND b = (SELECT max(x) FROM u)",
-                    "t eq(a,b) range() order(); u eq() range() order()");
+    assert_accesses(
+        "SELECT * FROM t WHERE a ISNULL AND b NOTNULL AND c NOT NULL",
+        "t eq(a) range() order()");
+    assert_accesses(
+        "SELECT * FROM t WHERE a = ANY(%s) AND b = (SELECT max(x) FROM u)",
+        "t eq(a,b) range() order(); u eq() range() order()");
+    assert_accesses(
+        "SELECT * FROM t WHERE a = ANY(ARRAY[1, 2]) AND b = ANY(ARRAY[c, 2]) "
+        "AND d = ANY(ARRAY[]::int[]) AND e = ANY(ARRAY[[1], [2]])",
+        "t eq(a,d,e) range() order()");
 }
 
 static void accesses_what_an_index_does_not_serve(void **state)
 {
     (void)state;
     /* functions, arithmetic, casts and collations of the column */
-    assert_accesses("SELECT * FROM t WHERE lower(a) = ? AND b + 1 = 2 AND c::int = 3 "
-                    "AND CAST(d AS int) = 4 AND e COLLATE nocase = 'x' AND -f = 1",
-                    "t eq() range() order()");
+    assert_accesses(
+        "SELECT * FROM t WHERE lower(a) = ? AND b + 1 = 2 AND c::int = 3 "
+        "AND CAST(d AS int) = 4 AND e COLLATE nocase = 'x' AND -f = 1",
+        "t eq() range() order()");
     /* values may be any expression of values */
-    assert_accesses("SELECT * FROM t WHERE a = ? + 1 AND b = lower(?) AND c > now() - "
-                    "INTERVAL '1 day' AND d = CAST(? AS int) AND e = ?::int AND f = "
-                    "CASE WHEN ? THEN 1 ELSE 2 END AND g = DATE '2024-01-01'",
-                    "t eq(a,b,d,e,f,g) range(c) order()");
+    assert_accesses(
+        "SELECT * FROM t WHERE a = ? + 1 AND b = lower(?) AND c > now() - "
+        "INTERVAL '1 day' AND d = CAST(? AS int) AND e = ?::int AND f = "
+        "CASE WHEN ? THEN 1 ELSE 2 END AND g = DATE '2024-01-01'",
+        "t eq(a,b,d,e,f,g) range(c) order()");
     /* two columns of one table */
-    assert_accesses("SELECT * FROM t WHERE a = b AND c < d", "t eq() range() order()");
+    assert_accesses("SELECT * FROM t WHERE a = b AND c < d",
+                    "t eq() range() order()");
 }
 
 static void accesses_or_parentheses_not(void **state)
 {
     (void)state;
-    assert_accesses("SELECT * FROM t WHERE a = 1 OR a = 2", "t eq(a) range() order()");
-    assert_accesses("SELECT * FROM t WHERE a = 1 OR b = 2", "t eq() range() order()");
-    assert_accesses("SELECT * FROM t WHERE a = 1 OR a > 5", "t eq() range(a) order()");
-    assert_accesses("SELECT * FROM t WHERE c = 3 AND (a = 1 OR b = 2)", "t eq(c) range() order()");
-    assert_accesses("SELECT * FROM t WHERE (a = 1 AND b = 2) OR (a = 3 AND c = 4)",
+    assert_accesses("SELECT * FROM t WHERE a = 1 OR a = 2",
                     "t eq(a) range() order()");
+    assert_accesses("SELECT * FROM t WHERE a = 1 OR b = 2",
+                    "t eq() range() order()");
+    assert_accesses("SELECT * FROM t WHERE a = 1 OR a > 5",
+                    "t eq() range(a) order()");
+    assert_accesses("SELECT * FROM t WHERE c = 3 AND (a = 1 OR b = 2)",
+                    "t eq(c) range() order()");
+    assert_accesses(
+        "SELECT * FROM t WHERE (a = 1 AND b = 2) OR (a = 3 AND c = 4)",
+        "t eq(a) range() order()");
     /* AND binds tighter than OR */
-    assert_accesses("SELECT * FROM t WHERE a = 1 OR a = 2 AND b = 3", "t eq(a) range() order()");
-    assert_accesses("SELECT * FROM t WHERE b = 3 AND a = 1 OR a = 2", "t eq(a) range() order()");
+    assert_accesses("SELECT * FROM t WHERE a = 1 OR a = 2 AND b = 3",
+                    "t eq(a) range() order()");
+    assert_accesses("SELECT * FROM t WHERE b = 3 AND a = 1 OR a = 2",
+                    "t eq(a) range() order()");
     assert_accesses("SELECT * FROM t WHERE (((a = 1)) AND ((b > 2 OR b < 0)))",
                     "t eq(a) range(b) order()");
     assert_accesses("SELECT * FROM t WHERE NOT (a = 1 AND b = 2) AND c = 3",
                     "t eq(c) range() order()");
-    assert_accesses("SELECT * FROM t WHERE NOT NOT a = 1", "t eq() range() order()");
-    assert_accesses("SELECT * FROM t WHERE a = 1 OR (a = 2 AND (b = 1 OR a = 3))",
-                    "t eq(a) range() order()");
-    assert_accesses("SELECT * FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.t_id = t.id) OR a = 1",
+    assert_accesses("SELECT * FROM t WHERE NOT NOT a = 1",
+                    "t eq() range() order()");
+    assert_accesses(
+        "SELECT * FROM t WHERE a = 1 OR (a = 2 AND (b = 1 OR a = 3))",
+        "t eq(a) range() order()");
+    assert_accesses("SELECT * FROM t WHERE EXISTS (SELECT 1 FROM u WHERE "
+                    "u.t_id = t.id) OR a = 1",
                     "t eq() range() order(); u eq(t_id) range() order()");
 }
 
 static void accesses_joins(void **state)
 {
     (void)state;
-    assert_accesses("SELECT b.title FROM book b JOIN author a ON a.id = b.author_id "
-                    "WHERE a.name = ? ORDER BY b.year DESC",
-                    "book eq(author_id) range() order(year); author eq(id,name) range() order()");
-    assert_accesses("SELECT * FROM orders o LEFT OUTER JOIN items AS i ON i.order_id = o.id "
-                    "AND i.kind = 'x' INNER JOIN users u ON u.id = o.user_id WHERE o.day > ?",
-                    "orders eq(id,user_id) range(day) order(); items eq(order_id,kind) range() "
+    assert_accesses(
+        "SELECT b.title FROM book b JOIN author a ON a.id = b.author_id "
+        "WHERE a.name = ? ORDER BY b.year DESC",
+        "book eq(author_id) range() order(year); author eq(id,name) range() "
+        "order()");
+    assert_accesses("SELECT * FROM orders o LEFT OUTER JOIN items AS i ON "
+                    "i.order_id = o.id "
+                    "AND i.kind = 'x' INNER JOIN users u ON u.id = o.user_id "
+                    "WHERE o.day > ?",
+                    "orders eq(id,user_id) range(day) order(); items "
+                    "eq(order_id,kind) range() "
                     "order(); users eq(id) range() order()");
     /* unqualified columns go nowhere when there are several tables */
-    assert_accesses("SELECT * FROM t1, t2 WHERE t1.a = t2.b AND c = 1 AND t2.d = 2",
-                    "t1 eq(a) range() order(); t2 eq(b,d) range() order()");
+    assert_accesses(
+        "SELECT * FROM t1, t2 WHERE t1.a = t2.b AND c = 1 AND t2.d = 2",
+        "t1 eq(a) range() order(); t2 eq(b,d) range() order()");
     /* a self-join: one access per table in FROM */
-    assert_accesses("SELECT * FROM emp e JOIN emp m ON e.manager_id = m.id WHERE e.dept = ?",
-                    "emp eq(manager_id,dept) range() order(); emp eq(id) range() order()");
-    assert_accesses("SELECT * FROM a JOIN b USING (id, k) CROSS JOIN c NATURAL JOIN d",
-                    "a eq(id,k) range() order(); b eq(id,k) range() order(); "
-                    "c eq() range() order(); d eq() range() order()");
+    assert_accesses(
+        "SELECT * FROM emp e JOIN emp m ON e.manager_id = m.id WHERE e.dept = "
+        "?",
+        "emp eq(manager_id,dept) range() order(); emp eq(id) range() order()");
+    assert_accesses(
+        "SELECT * FROM a JOIN b USING (id, k) CROSS JOIN c NATURAL JOIN d",
+        "a eq(id,k) range() order(); b eq(id,k) range() order(); "
+        "c eq() range() order(); d eq() range() order()");
     assert_accesses("SELECT * FROM (a JOIN b ON a.x = b.y) JOIN c ON c.z = b.y",
-                    "a eq(x) range() order(); b eq(y) range() order(); c eq(z) range() order()");
+                    "a eq(x) range() order(); b eq(y) range() order(); c eq(z) "
+                    "range() order()");
     /* a column of an unknown qualifier is dropped */
-    assert_accesses("SELECT * FROM t WHERE nope.a = 1 AND t.b = 2", "t eq(b) range() order()");
+    assert_accesses("SELECT * FROM t WHERE nope.a = 1 AND t.b = 2",
+                    "t eq(b) range() order()");
     /* the table's own name qualifies when it has no alias */
-    assert_accesses("SELECT * FROM t JOIN u ON t.a = u.b", "t eq(a) range() order(); u eq(b) range() order()");
+    assert_accesses("SELECT * FROM t JOIN u ON t.a = u.b",
+                    "t eq(a) range() order(); u eq(b) range() order()");
 }
 
 static void accesses_canonical_names(void **state)
 {
     (void)state;
-    assert_accesses("SELECT * FROM \"Order Items\" oi WHERE oi.\"Customer Id\" = 1 AND "
-                    "\"a\"\"b\" = 2 AND [x y] = 3 AND `q``r` = 4 AND MiXed = 5 AND \"MiXed\" = 6",
-                    "Order Items eq(Customer Id,a\"b,x y,q`r,mixed,MiXed) range() order()");
+    assert_accesses(
+        "SELECT * FROM \"Order Items\" oi WHERE oi.\"Customer Id\" = 1 AND "
+        "\"a\"\"b\" = 2 AND [x y] = 3 AND `q``r` = 4 AND MiXed = 5 AND "
+        "\"MiXed\" = 6",
+        "Order Items eq(Customer Id,a\"b,x y,q`r,mixed,MiXed) range() order()");
     assert_accesses("SELECT * FROM [dbo].[My Table] AS [m] WHERE [m].[Id] = 1",
                     "My Table eq(Id) range() order()");
-    assert_accesses("SELECT * FROM \"T\" WHERE \"T\".a = 1 AND t.b = 2", "T eq(a) range() order()");
+    assert_accesses("SELECT * FROM \"T\" WHERE \"T\".a = 1 AND t.b = 2",
+                    "T eq(a) range() order()");
 }
 
 static void accesses_order_by(void **state)
 {
     (void)state;
-    assert_accesses("SELECT * FROM t ORDER BY a DESC NULLS FIRST, b ASC, c NULLS LAST",
-                    "t eq() range() order(a,b,c)");
+    assert_accesses(
+        "SELECT * FROM t ORDER BY a DESC NULLS FIRST, b ASC, c NULLS LAST",
+        "t eq() range() order(a,b,c)");
     /* the leading plain columns of one table */
-    assert_accesses("SELECT * FROM t ORDER BY a, lower(b), c", "t eq() range() order(a)");
+    assert_accesses("SELECT * FROM t ORDER BY a, lower(b), c",
+                    "t eq() range() order(a)");
     assert_accesses("SELECT * FROM t ORDER BY 1, a", "t eq() range() order()");
-    assert_accesses("SELECT * FROM t ORDER BY a COLLATE nocase", "t eq() range() order()");
-    assert_accesses("SELECT * FROM t JOIN u ON u.id = t.u_id ORDER BY t.a, u.b, t.c",
-                    "t eq(u_id) range() order(a); u eq(id) range() order()");
+    assert_accesses("SELECT * FROM t ORDER BY a COLLATE nocase",
+                    "t eq() range() order()");
+    assert_accesses(
+        "SELECT * FROM t JOIN u ON u.id = t.u_id ORDER BY t.a, u.b, t.c",
+        "t eq(u_id) range() order(a); u eq(id) range() order()");
     /* a compound's ORDER BY names its result columns */
-    assert_accesses("SELECT a FROM t WHERE x = 1 UNION ALL SELECT a FROM u WHERE y = 2 ORDER BY a",
+    assert_accesses("SELECT a FROM t WHERE x = 1 UNION ALL SELECT a FROM u "
+                    "WHERE y = 2 ORDER BY a",
                     "t eq(x) range() order(); u eq(y) range() order()");
-    assert_accesses("SELECT a, count(*) FROM t WHERE b = ? GROUP BY a HAVING count(*) > 1 "
-                    "ORDER BY a LIMIT 10 OFFSET 5",
-                    "t eq(b) range() order(a)");
-    assert_accesses("SELECT * FROM t WHERE a = ? ORDER BY b FETCH FIRST 5 ROWS ONLY",
-                    "t eq(a) range() order(b)");
-    assert_accesses("SELECT * FROM t WHERE a = ? LIMIT ?, ? FOR UPDATE SKIP LOCKED",
-                    "t eq(a) range() order()");
+    assert_accesses(
+        "SELECT a, count(*) FROM t WHERE b = ? GROUP BY a HAVING count(*) > 1 "
+        "ORDER BY a LIMIT 10 OFFSET 5",
+        "t eq(b) range() order(a)");
+    assert_accesses(
+        "SELECT * FROM t WHERE a = ? ORDER BY b FETCH FIRST 5 ROWS ONLY",
+        "t eq(a) range() order(b)");
+    assert_accesses(
+        "SELECT * FROM t WHERE a = ? LIMIT ?, ? FOR UPDATE SKIP LOCKED",
+        "t eq(a) range() order()");
 }
 
 static void accesses_subqueries(void **state)
 {
     (void)state;
-    assert_accesses("SELECT * FROM book WHERE author_id IN (SELECT id FROM author WHERE name = ?)",
-                    "book eq(author_id) range() order(); author eq(name) range() order()");
-    assert_accesses("SELECT x.n FROM (SELECT n, k FROM t WHERE k > 1) AS x WHERE x.n = 3",
-                    "t eq() range(k) order()");
+    assert_accesses(
+        "SELECT * FROM book WHERE author_id IN (SELECT id FROM author WHERE "
+        "name = ?)",
+        "book eq(author_id) range() order(); author eq(name) range() order()");
+    assert_accesses(
+        "SELECT x.n FROM (SELECT n, k FROM t WHERE k > 1) AS x WHERE x.n = 3",
+        "t eq() range(k) order()");
     /* the select list's subqueries see FROM */
-    assert_accesses("SELECT t.a, (SELECT count(*) FROM c WHERE c.t_id = t.id) AS n FROM t "
-                    "WHERE t.k > ?",
-                    "t eq() range(k) order(); c eq(t_id) range() order()");
-    assert_accesses("SELECT coalesce((SELECT max(v) FROM u WHERE u.k = 1), 0) FROM t",
-                    "t eq() range() order(); u eq(k) range() order()");
+    assert_accesses(
+        "SELECT t.a, (SELECT count(*) FROM c WHERE c.t_id = t.id) AS n FROM t "
+        "WHERE t.k > ?",
+        "t eq() range(k) order(); c eq(t_id) range() order()");
+    assert_accesses(
+        "SELECT coalesce((SELECT max(v) FROM u WHERE u.k = 1), 0) FROM t",
+        "t eq() range() order(); u eq(k) range() order()");
     /* CTE names are not tables; their bodies are read */
-    assert_accesses("WITH recent AS (SELECT * FROM posts WHERE created > ?) "
-                    "SELECT * FROM recent r JOIN users u ON u.id = r.user_id",
-                    "posts eq() range(created) order(); users eq(id) range() order()");
-    assert_accesses("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 10) "
+    assert_accesses(
+        "WITH recent AS (SELECT * FROM posts WHERE created > ?) "
+        "SELECT * FROM recent r JOIN users u ON u.id = r.user_id",
+        "posts eq() range(created) order(); users eq(id) range() order()");
+    assert_accesses("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 "
+                    "FROM r WHERE n < 10) "
                     "SELECT * FROM r",
                     "");
-    assert_accesses("SELECT * FROM t WHERE a = (SELECT b FROM u WHERE u.c = t.d) AND e = 1",
-                    "t eq(a,e) range() order(); u eq(c) range() order()");
-    assert_accesses("SELECT * FROM t, LATERAL (SELECT * FROM u WHERE u.x = t.y) s",
-                    "t eq() range() order(); u eq(x) range() order()");
+    assert_accesses(
+        "SELECT * FROM t WHERE a = (SELECT b FROM u WHERE u.c = t.d) AND e = 1",
+        "t eq(a,e) range() order(); u eq(c) range() order()");
+    assert_accesses(
+        "SELECT * FROM t, LATERAL (SELECT * FROM u WHERE u.x = t.y) s",
+        "t eq() range() order(); u eq(x) range() order()");
     assert_accesses("SELECT * FROM generate_series(1, 10) g WHERE g = 3", "");
 }
 
 static void accesses_update_delete_insert(void **state)
 {
     (void)state;
-    assert_accesses("UPDATE t SET a = 1, b = b + 1, (c, d) = (1, 2) WHERE id = ?",
-                    "t eq(id) range() order()");
-    assert_accesses("UPDATE OR IGNORE t AS x SET a = 1 WHERE x.k = ? AND x.m > 2",
-                    "t eq(k) range(m) order()");
-    assert_accesses("UPDATE t SET a = u.v FROM u WHERE u.id = t.u_id RETURNING t.a",
-                    "t eq(u_id) range() order(); u eq(id) range() order()");
-    assert_accesses("UPDATE t SET a = (SELECT max(v) FROM u WHERE u.k = 1) WHERE b = 2",
-                    "t eq(b) range() order(); u eq(k) range() order()");
+    assert_accesses(
+        "UPDATE t SET a = 1, b = b + 1, (c, d) = (1, 2) WHERE id = ?",
+        "t eq(id) range() order()");
+    assert_accesses(
+        "UPDATE OR IGNORE t AS x SET a = 1 WHERE x.k = ? AND x.m > 2",
+        "t eq(k) range(m) order()");
+    assert_accesses(
+        "UPDATE t SET a = u.v FROM u WHERE u.id = t.u_id RETURNING t.a",
+        "t eq(u_id) range() order(); u eq(id) range() order()");
+    assert_accesses(
+        "UPDATE t SET a = (SELECT max(v) FROM u WHERE u.k = 1) WHERE b = 2",
+        "t eq(b) range() order(); u eq(k) range() order()");
     assert_accesses("DELETE FROM sessions WHERE expires < ? AND user_id = ?",
                     "sessions eq(user_id) range(expires) order()");
     assert_accesses("DELETE FROM t USING u WHERE t.a = u.b AND u.c = 1",
                     "t eq(a) range() order(); u eq(b,c) range() order()");
     assert_accesses("DELETE FROM t", "t eq() range() order()");
-    assert_accesses("INSERT INTO archive (id, name) SELECT id, name FROM users WHERE created < ?",
+    assert_accesses("INSERT INTO archive (id, name) SELECT id, name FROM users "
+                    "WHERE created < ?",
                     "users eq() range(created) order()");
-    assert_accesses("INSERT INTO t SELECT * FROM s WHERE s.k = 1 ON CONFLICT DO NOTHING",
-                    "s eq(k) range() order()");
+    assert_accesses(
+        "INSERT INTO t SELECT * FROM s WHERE s.k = 1 ON CONFLICT DO NOTHING",
+        "s eq(k) range() order()");
     /* INSERT ... VALUES reads no table */
-    assert_accesses("INSERT INTO t (a, b) VALUES (1, 2), (3, 4) RETURNING id", "");
+    assert_accesses("INSERT INTO t (a, b) VALUES (1, 2), (3, 4) RETURNING id",
+                    "");
     assert_accesses("INSERT INTO t DEFAULT VALUES", "");
     assert_accesses("REPLACE INTO t VALUES (1)", "");
 }
@@ -838,11 +981,14 @@ static void accesses_arguments(void **state)
 static void candidates_equality_range_order(void **state)
 {
     (void)state;
-    assert_candidates("SELECT * FROM t WHERE a = ? AND b = ? AND c > ? AND d < ? ORDER BY e, f",
-                      "CREATE INDEX \"plumb_t_a_b\" ON \"t\" (\"a\", \"b\")\n"
-                      "CREATE INDEX \"plumb_t_a_b_c\" ON \"t\" (\"a\", \"b\", \"c\")\n"
-                      "CREATE INDEX \"plumb_t_a_b_d\" ON \"t\" (\"a\", \"b\", \"d\")\n"
-                      "CREATE INDEX \"plumb_t_a_b_e_f\" ON \"t\" (\"a\", \"b\", \"e\", \"f\")\n");
+    assert_candidates(
+        "SELECT * FROM t WHERE a = ? AND b = ? AND c > ? AND d < ? ORDER BY e, "
+        "f",
+        "CREATE INDEX \"plumb_t_a_b\" ON \"t\" (\"a\", \"b\")\n"
+        "CREATE INDEX \"plumb_t_a_b_c\" ON \"t\" (\"a\", \"b\", \"c\")\n"
+        "CREATE INDEX \"plumb_t_a_b_d\" ON \"t\" (\"a\", \"b\", \"d\")\n"
+        "CREATE INDEX \"plumb_t_a_b_e_f\" ON \"t\" (\"a\", \"b\", \"e\", "
+        "\"f\")\n");
     /* no equality: each range alone, the ORDER BY alone */
     assert_candidates("SELECT * FROM t WHERE c > ? ORDER BY e",
                       "CREATE INDEX \"plumb_t_c\" ON \"t\" (\"c\")\n"
@@ -858,11 +1004,14 @@ static void candidates_equality_range_order(void **state)
     assert_candidates("SELECT * FROM t WHERE lower(a) = ?", "");
     assert_candidates("CREATE TABLE t (a int)", "");
     /* one per table, in the order of the accesses */
-    assert_candidates("SELECT b.title FROM book b JOIN author a ON a.id = b.author_id "
-                      "WHERE a.name = ? ORDER BY b.year",
-                      "CREATE INDEX \"plumb_book_author_id\" ON \"book\" (\"author_id\")\n"
-                      "CREATE INDEX \"plumb_book_author_id_year\" ON \"book\" (\"author_id\", \"year\")\n"
-                      "CREATE INDEX \"plumb_author_id_name\" ON \"author\" (\"id\", \"name\")\n");
+    assert_candidates(
+        "SELECT b.title FROM book b JOIN author a ON a.id = b.author_id "
+        "WHERE a.name = ? ORDER BY b.year",
+        "CREATE INDEX \"plumb_book_author_id\" ON \"book\" (\"author_id\")\n"
+        "CREATE INDEX \"plumb_book_author_id_year\" ON \"book\" "
+        "(\"author_id\", \"year\")\n"
+        "CREATE INDEX \"plumb_author_id_name\" ON \"author\" (\"id\", "
+        "\"name\")\n");
 }
 
 static void candidates_without_duplicates(void **state)
@@ -883,14 +1032,16 @@ static void candidates_without_duplicates(void **state)
     };
     char buf[1024];
     candidates_text(a, 3, buf, sizeof buf);
-    assert_string_equal(buf, "CREATE INDEX \"plumb_t_a\" ON \"t\" (\"a\")\n"
-                             "CREATE INDEX \"plumb_t_a_b\" ON \"t\" (\"a\", \"b\")\n");
+    assert_string_equal(
+        buf, "CREATE INDEX \"plumb_t_a\" ON \"t\" (\"a\")\n"
+             "CREATE INDEX \"plumb_t_a_b\" ON \"t\" (\"a\", \"b\")\n");
 }
 
 static int reduced(const char *name)
 {
     for (const char *c = name; *c; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+              *c == '_'))
             return 0;
     return 1;
 }
@@ -898,11 +1049,13 @@ static int reduced(const char *name)
 static void candidates_names_and_quoting(void **state)
 {
     (void)state;
-    assert_candidates("SELECT * FROM \"Order Items\" WHERE \"Customer Id\" = 1 AND \"a\"\"b\" > 2",
-                      "CREATE INDEX \"plumb_order_items_customer_id\" ON \"Order Items\" "
-                      "(\"Customer Id\")\n"
-                      "CREATE INDEX \"plumb_order_items_customer_id_a_b\" ON \"Order Items\" "
-                      "(\"Customer Id\", \"a\"\"b\")\n");
+    assert_candidates(
+        "SELECT * FROM \"Order Items\" WHERE \"Customer Id\" = 1 AND "
+        "\"a\"\"b\" > 2",
+        "CREATE INDEX \"plumb_order_items_customer_id\" ON \"Order Items\" "
+        "(\"Customer Id\")\n"
+        "CREATE INDEX \"plumb_order_items_customer_id_a_b\" ON \"Order Items\" "
+        "(\"Customer Id\", \"a\"\"b\")\n");
     /* names that reduce alike get a hash to tell them apart */
     char *upper[] = {(char *)"A"}, *lower[] = {(char *)"a"};
     plumb_sql_access_t a[] = {{(char *)"t", upper, 1, NULL, 0, NULL, 0},
@@ -912,7 +1065,8 @@ static void candidates_names_and_quoting(void **state)
     assert_int_equal(plumb_sql_index_candidates(a, 2, &ix, &n), 0);
     assert_int_equal(n, 2);
     assert_string_equal(ix[0].name, "plumb_t_a");
-    assert_string_equal(ix[0].create_sql, "CREATE INDEX \"plumb_t_a\" ON \"t\" (\"A\")");
+    assert_string_equal(ix[0].create_sql,
+                        "CREATE INDEX \"plumb_t_a\" ON \"t\" (\"A\")");
     assert_true(strncmp(ix[1].name, "plumb_t_a_", 10) == 0);
     assert_int_equal(strlen(ix[1].name), 18);
     assert_true(reduced(ix[1].name));
@@ -921,19 +1075,21 @@ static void candidates_names_and_quoting(void **state)
     assert_string_equal(ix[1].columns[0], "a");
     plumb_sql_index_free(ix, n);
     /* non-ASCII bytes become one underscore each run */
-    assert_candidates("SELECT * FROM café WHERE \"prix €\" = 1",
-                      "CREATE INDEX \"plumb_caf_prix\" ON \"café\" (\"prix €\")\n");
+    assert_candidates(
+        "SELECT * FROM café WHERE \"prix €\" = 1",
+        "CREATE INDEX \"plumb_caf_prix\" ON \"café\" (\"prix €\")\n");
 }
 
 static void candidates_long_names_truncated_with_hash(void **state)
 {
     (void)state;
-    char *cols1[] = {(char *)"a_rather_long_column_name", (char *)"another_long_column_name",
-                     (char *)"third_one"};
-    char *cols2[] = {(char *)"a_rather_long_column_name", (char *)"another_long_column_name",
-                     (char *)"third_two"};
-    plumb_sql_access_t a[] = {{(char *)"customer_orders", cols1, 3, NULL, 0, NULL, 0},
-                              {(char *)"customer_orders", cols2, 3, NULL, 0, NULL, 0}};
+    char *cols1[] = {(char *)"a_rather_long_column_name",
+                     (char *)"another_long_column_name", (char *)"third_one"};
+    char *cols2[] = {(char *)"a_rather_long_column_name",
+                     (char *)"another_long_column_name", (char *)"third_two"};
+    plumb_sql_access_t a[] = {
+        {(char *)"customer_orders", cols1, 3, NULL, 0, NULL, 0},
+        {(char *)"customer_orders", cols2, 3, NULL, 0, NULL, 0}};
     plumb_sql_index_t *ix = NULL, *again = NULL;
     size_t n = 0, n_again = 0;
     assert_int_equal(plumb_sql_index_candidates(a, 2, &ix, &n), 0);
@@ -941,8 +1097,10 @@ static void candidates_long_names_truncated_with_hash(void **state)
     for (size_t i = 0; i < n; i++) {
         assert_true(strlen(ix[i].name) <= 63);
         assert_true(reduced(ix[i].name));
-        assert_true(strncmp(ix[i].name, "plumb_customer_orders_a_rather_long_column_name_anoth",
-                            53) == 0);
+        assert_true(
+            strncmp(ix[i].name,
+                    "plumb_customer_orders_a_rather_long_column_name_anoth",
+                    53) == 0);
     }
     assert_string_not_equal(ix[0].name, ix[1].name);
     /* the same input gives the same names */
@@ -971,9 +1129,12 @@ static void candidates_arguments(void **state)
     (void)state;
     plumb_sql_index_t *ix = NULL;
     size_t n = 7;
-    assert_int_equal(plumb_sql_index_candidates(NULL, 1, &ix, &n), PLUMB_EINVAL);
-    assert_int_equal(plumb_sql_index_candidates(NULL, 0, NULL, &n), PLUMB_EINVAL);
-    assert_int_equal(plumb_sql_index_candidates(NULL, 0, &ix, NULL), PLUMB_EINVAL);
+    assert_int_equal(plumb_sql_index_candidates(NULL, 1, &ix, &n),
+                     PLUMB_EINVAL);
+    assert_int_equal(plumb_sql_index_candidates(NULL, 0, NULL, &n),
+                     PLUMB_EINVAL);
+    assert_int_equal(plumb_sql_index_candidates(NULL, 0, &ix, NULL),
+                     PLUMB_EINVAL);
     assert_int_equal(plumb_sql_index_candidates(NULL, 0, &ix, &n), 0);
     assert_null(ix);
     assert_int_equal(n, 0);
@@ -989,20 +1150,26 @@ static void batched_turns_the_equality_into_a_list(void **state)
                    "select title from book where author_id IN (?, ?, ...)");
     assert_batched("SELECT title FROM book WHERE author_id = %s",
                    "select title from book where author_id IN (?, ?, ...)");
-    assert_batched("select * from book b where b.author_id = 12 order by b.year limit 3",
-                   "select * from book b where b.author_id IN (?, ?, ...) order by b.year limit ?");
+    assert_batched(
+        "select * from book b where b.author_id = 12 order by b.year limit 3",
+        "select * from book b where b.author_id IN (?, ?, ...) order by b.year "
+        "limit ?");
     assert_batched("SELECT * FROM t WHERE :id = \"Id\" AND x > 1",
                    "select * from t where \"Id\" IN (?, ?, ...) and x > ?");
-    assert_batched("SELECT * FROM t WHERE k == ?", "select * from t where k IN (?, ?, ...)");
-    assert_batched("SELECT * FROM a JOIN b ON a.id = b.a_id WHERE b.k = ?",
-                   "select * from a join b on a.id = b.a_id where b.k IN (?, ?, ...)");
-    assert_batched("SELECT * FROM t WHERE (k = ?)", "select * from t where (k IN (?, ?, ...))");
+    assert_batched("SELECT * FROM t WHERE k == ?",
+                   "select * from t where k IN (?, ?, ...)");
+    assert_batched(
+        "SELECT * FROM a JOIN b ON a.id = b.a_id WHERE b.k = ?",
+        "select * from a join b on a.id = b.a_id where b.k IN (?, ?, ...)");
+    assert_batched("SELECT * FROM t WHERE (k = ?)",
+                   "select * from t where (k IN (?, ?, ...))");
     assert_batched("SELECT * FROM t WHERE k = ? AND x IN (1, 2)",
                    "select * from t where k IN (?, ?, ...) and x in (?)");
     /* the assignments of SET are not equalities */
     assert_batched("UPDATE t SET a = ?, b = 2 WHERE id = ?",
                    "update t set a = ?, b = ? where id IN (?, ?, ...)");
-    assert_batched("DELETE FROM t WHERE id = ?", "delete from t where id IN (?, ?, ...)");
+    assert_batched("DELETE FROM t WHERE id = ?",
+                   "delete from t where id IN (?, ?, ...)");
 }
 
 static void batched_needs_exactly_one_equality(void **state)
@@ -1013,7 +1180,8 @@ static void batched_needs_exactly_one_equality(void **state)
     assert_not_batched("SELECT * FROM t WHERE a > ?");
     assert_not_batched("SELECT * FROM t WHERE a IN (?)");
     assert_not_batched("SELECT * FROM t WHERE lower(a) = ?"); /* not a column */
-    assert_not_batched("SELECT * FROM t WHERE a = ? + 1");    /* not a lone value */
+    assert_not_batched(
+        "SELECT * FROM t WHERE a = ? + 1"); /* not a lone value */
     assert_not_batched("SELECT * FROM t WHERE a + 1 = ?");
     assert_not_batched("SELECT * FROM t WHERE a = b");
     assert_not_batched("SELECT * FROM t WHERE ? = ?");
@@ -1022,6 +1190,87 @@ static void batched_needs_exactly_one_equality(void **state)
     assert_not_batched("");
     assert_int_equal(plumb_sql_batched(NULL, (char *[]){NULL}), PLUMB_EINVAL);
     assert_int_equal(plumb_sql_batched("SELECT 1", NULL), PLUMB_EINVAL);
+}
+
+/* ---- out of memory ------------------------------------------------------ */
+
+static const char *const oom_sqls[] = {
+    "SELECT b.title FROM book b JOIN author a ON a.id = b.author_id "
+    "WHERE a.name = ? AND b.year > 1 AND b.x LIKE 'a%' ORDER BY b.year",
+    "WITH x AS (SELECT * FROM t WHERE k IN (1, 2)) SELECT (SELECT max(v) "
+    "FROM u WHERE u.k = x.k), * FROM x, \"A Table Name Long Enough To Need "
+    "A Hash\" l WHERE l.\"a column\" = 1 OR l.\"a column\" = 2 ORDER BY "
+    "l.\"another column with a long name\"",
+    "INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, NULL)",
+    "UPDATE t SET a = ? WHERE id = ?",
+};
+
+/* Fails the 1st, 2nd, ... allocation of each reader until one runs
+ * through: each must report PLUMB_ENOMEM and hand back nothing (the
+ * sanitizers and valgrind see that it leaks nothing), and one that
+ * succeeds must not have had an allocation fail under it. */
+static void out_of_memory_every_allocation(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof oom_sqls / sizeof *oom_sqls; i++) {
+        const char *sql = oom_sqls[i];
+        for (unsigned long nth = 1;; nth++) {
+            plumb_sql_fingerprint_t fp;
+            plumb__sql_fail_alloc(nth);
+            int err = plumb_sql_fingerprint(sql, &fp);
+            unsigned long left = plumb__sql_fail_alloc(0);
+            if (err == 0) {
+                assert_true(left > 0);
+                plumb_sql_fingerprint_close(&fp);
+                break;
+            }
+            assert_int_equal(err, PLUMB_ENOMEM);
+            assert_null(fp.text);
+        }
+        plumb_sql_access_t *a = NULL;
+        size_t n = 0;
+        for (unsigned long nth = 1;; nth++) {
+            plumb__sql_fail_alloc(nth);
+            int err = plumb_sql_accesses(sql, &a, &n);
+            unsigned long left = plumb__sql_fail_alloc(0);
+            if (err == 0) {
+                assert_true(left > 0);
+                break;
+            }
+            assert_int_equal(err, PLUMB_ENOMEM);
+            assert_null(a);
+            assert_int_equal(n, 0);
+        }
+        for (unsigned long nth = 1;; nth++) {
+            plumb_sql_index_t *ix = NULL;
+            size_t n_ix = 0;
+            plumb__sql_fail_alloc(nth);
+            int err = plumb_sql_index_candidates(a, n, &ix, &n_ix);
+            unsigned long left = plumb__sql_fail_alloc(0);
+            if (err == 0) {
+                assert_true(left > 0);
+                plumb_sql_index_free(ix, n_ix);
+                break;
+            }
+            assert_int_equal(err, PLUMB_ENOMEM);
+            assert_null(ix);
+            assert_int_equal(n_ix, 0);
+        }
+        plumb_sql_accesses_free(a, n);
+        for (unsigned long nth = 1;; nth++) {
+            char *out = NULL;
+            plumb__sql_fail_alloc(nth);
+            int err = plumb_sql_batched(sql, &out);
+            unsigned long left = plumb__sql_fail_alloc(0);
+            if (err != PLUMB_ENOMEM) {
+                assert_true(left > 0);
+                assert_true(err == 0 || err == PLUMB_ENOTFOUND);
+                free(out);
+                break;
+            }
+            assert_null(out);
+        }
+    }
 }
 
 int test_sql_run(void)
@@ -1065,6 +1314,7 @@ int test_sql_run(void)
         cmocka_unit_test(candidates_arguments),
         cmocka_unit_test(batched_turns_the_equality_into_a_list),
         cmocka_unit_test(batched_needs_exactly_one_equality),
+        cmocka_unit_test(out_of_memory_every_allocation),
     };
     return cmocka_run_group_tests_name("sql", tests, NULL, NULL);
 }

@@ -41,10 +41,12 @@ static void check_names(char **v, size_t n, char **other, size_t n_other)
 static void check_candidates(const plumb_sql_index_t *ix, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        assert(ix[i].table && ix[i].n_columns > 0 && ix[i].name && ix[i].create_sql);
+        assert(ix[i].table && ix[i].n_columns > 0 && ix[i].name &&
+               ix[i].create_sql);
         assert(strlen(ix[i].name) <= 63);
         for (const char *c = ix[i].name; *c; c++)
-            assert((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_');
+            assert((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+                   *c == '_');
         assert(strncmp(ix[i].create_sql, "CREATE INDEX \"", 14) == 0);
         for (size_t j = 0; j < i; j++) {
             int same = strcmp(ix[i].table, ix[j].table) == 0 &&
