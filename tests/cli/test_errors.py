@@ -95,7 +95,7 @@ def test_help_lists_only_what_exists(plumb):
         assert cmd in text
         assert "usage: plumb " + cmd in plumb.run(cmd, "--help",
                                                    check=0).stdout
-    for missing in ("sql", "advise", "check", "report"):
+    for missing in ("advise", "check", "report"):
         assert f"  {missing} " not in text
     assert "--param" in plumb.run("bench", "--help", check=0).stdout
 
