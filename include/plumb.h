@@ -1557,6 +1557,8 @@ typedef struct {
     int64_t query_ns;  /* the time they took */
     plumb_sql_group_t *groups;     /* by total time, highest first */
     size_t n_groups;
+    /* the group of each of the trace's statements, by their index */
+    size_t *statement_group;
     plumb_sql_finding_t *findings; /* by cost, highest first */
     size_t n_findings;
     plumb_sql_advice_t *advice;

@@ -2166,6 +2166,23 @@ static void parse_select(parser_t *p, const scope_t *parent)
     leave(p);
 }
 
+
+/* What UPDATE and DELETE share after their tables: [WHERE ...] [ORDER BY
+ * ...] [LIMIT ...] [RETURNING ...]; frees the scope. */
+static void parse_write_tail(parser_t *p, scope_t *sc)
+{
+    if (accept_word(p, "where"))
+        parse_condition(p, sc);
+    if (accept_word(p, "order")) {
+        expect_word(p, "by");
+        parse_order_by(p, sc, 1);
+    }
+    parse_query_tail(p, sc);
+    if (accept_word(p, "returning"))
+        while (p->pos < p->n && !op_at(p, 0, ";"))
+            p->pos++;
+    free(sc->refs);
+}
 /* UPDATE [OR x] [ONLY] t [[AS] a] SET ... [FROM ...] [WHERE ...] ... */
 static void parse_update(parser_t *p)
 {
@@ -2191,17 +2208,7 @@ static void parse_update(parser_t *p)
     } while (accept_op(p, ","));
     if (accept_word(p, "from"))
         parse_from_list(p, &sc);
-    if (accept_word(p, "where"))
-        parse_condition(p, &sc);
-    if (accept_word(p, "order")) {
-        expect_word(p, "by");
-        parse_order_by(p, &sc, 1);
-    }
-    parse_query_tail(p, &sc);
-    if (accept_word(p, "returning"))
-        while (p->pos < p->n && !op_at(p, 0, ";"))
-            p->pos++;
-    free(sc.refs);
+    parse_write_tail(p, &sc);
 }
 
 /* DELETE FROM [ONLY] t [[AS] a] [USING ...] [WHERE ...] ... */
@@ -2213,17 +2220,7 @@ static void parse_delete(parser_t *p)
     parse_table_ref(p, &sc);
     if (accept_word(p, "using"))
         parse_from_list(p, &sc);
-    if (accept_word(p, "where"))
-        parse_condition(p, &sc);
-    if (accept_word(p, "order")) {
-        expect_word(p, "by");
-        parse_order_by(p, &sc, 1);
-    }
-    parse_query_tail(p, &sc);
-    if (accept_word(p, "returning"))
-        while (p->pos < p->n && !op_at(p, 0, ";"))
-            p->pos++;
-    free(sc.refs);
+    parse_write_tail(p, &sc);
 }
 
 /* INSERT|REPLACE [OR x] INTO t [AS a] [(columns)] query [ON ...]: only the

@@ -83,6 +83,7 @@ void plumb_sql_analysis_free(plumb_sql_analysis_t *a)
         free(a->groups[i].plan);
     }
     free(a->groups);
+    free(a->statement_group);
     for (size_t i = 0; i < a->n_findings; i++)
         free(a->findings[i].detail);
     free(a->findings);
@@ -916,6 +917,8 @@ int plumb_sql_analyze(const plumb_sql_trace_t *t,
     if (w.err || (w.err = sort_groups(&w)))
         goto out;
     qsort(w.a->findings, w.a->n_findings, sizeof *w.a->findings, by_cost);
+    w.a->statement_group = w.group_of;
+    w.group_of = NULL;
     *out = w.a;
     w.a = NULL;
 out:

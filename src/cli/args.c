@@ -85,6 +85,23 @@ int cli_parse_uint(const char *text, unsigned *out)
     return 0;
 }
 
+int cli_parse_top(const char *text, unsigned *top)
+{
+    if (cli_parse_uint(text, top) == 0 && *top > 0)
+        return 0;
+    cli_error("--top takes a number of rows (got '%s')", text);
+    return -1;
+}
+
+int cli_color_ok(const char *when)
+{
+    if (!strcmp(when, "auto") || !strcmp(when, "always") ||
+        !strcmp(when, "never"))
+        return 1;
+    cli_error("--color takes auto, always or never (got '%s')", when);
+    return 0;
+}
+
 int cli_parse_double(const char *text, double *out)
 {
     char *end;

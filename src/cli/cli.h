@@ -35,6 +35,10 @@ int cli_parse_u64(const char *text, uint64_t *out);
 /* A size in bytes: "65536", "64k", "64KiB", "1M", "2g" (binary units,
  * any case); 0 on success. */
 int cli_parse_bytes(const char *text, uint64_t *out);
+/* --top's number of rows, above 0; says what is wrong (-1). */
+int cli_parse_top(const char *text, unsigned *top);
+/* 1 when --color's `when` is auto, always or never; else says so, 0. */
+int cli_color_ok(const char *when);
 /* "5%", "5" (percent) into a fraction 0.05. */
 int cli_parse_percent(const char *text, double *out);
 

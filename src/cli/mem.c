@@ -187,18 +187,12 @@ int cli_mem(int argc, char **argv)
             output = optarg;
             break;
         case OPT_TOP:
-            if (cli_parse_uint(optarg, &top) || top == 0) {
-                cli_error("--top takes a number of rows (got '%s')", optarg);
+            if (cli_parse_top(optarg, &top))
                 return CLI_USAGE;
-            }
             break;
         case OPT_COLOR:
-            if (strcmp(optarg, "auto") && strcmp(optarg, "always") &&
-                strcmp(optarg, "never")) {
-                cli_error("--color takes auto, always or never (got '%s')",
-                          optarg);
+            if (!cli_color_ok(optarg))
                 return CLI_USAGE;
-            }
             color = optarg;
             break;
         case OPT_STORE:

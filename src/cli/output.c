@@ -51,11 +51,8 @@ int cli_output_option(cli_output_t *out, int opt, const char *arg)
         out->csv = arg;
         return 1;
     case OPT_COLOR:
-        if (strcmp(arg, "auto") && strcmp(arg, "always") &&
-            strcmp(arg, "never")) {
-            cli_error("--color takes auto, always or never (got '%s')", arg);
+        if (!cli_color_ok(arg))
             return -1;
-        }
         out->color = arg;
         return 1;
     case 'v':

@@ -121,10 +121,8 @@ int cli_profile(int argc, char **argv)
             output = optarg;
             break;
         case OPT_TOP:
-            if (cli_parse_uint(optarg, &top) || top == 0) {
-                cli_error("--top takes a number of rows (got '%s')", optarg);
+            if (cli_parse_top(optarg, &top))
                 return CLI_USAGE;
-            }
             break;
         case OPT_COLOR:
             color = optarg;

@@ -80,10 +80,8 @@ int cli_show(int argc, char **argv)
                 return CLI_USAGE;
             format = optarg;
         } else if (opt == OPT_FIRST_LOCAL) {
-            if (cli_parse_uint(optarg, &top) || top == 0) {
-                cli_error("--top takes a number of rows (got '%s')", optarg);
+            if (cli_parse_top(optarg, &top))
                 return CLI_USAGE;
-            }
         } else if (opt == OPT_FIRST_LOCAL + 1) {
             if (!cli_mem_stacks_ok(optarg))
                 return CLI_USAGE;

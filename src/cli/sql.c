@@ -200,18 +200,12 @@ static int parse_options(int argc, char **argv, options_t *o, int analyze)
             o->analysis.db = optarg;
             break;
         case OPT_TOP:
-            if (cli_parse_uint(optarg, &o->top) || o->top == 0) {
-                cli_error("--top takes a number of rows (got '%s')", optarg);
+            if (cli_parse_top(optarg, &o->top))
                 return CLI_USAGE;
-            }
             break;
         case OPT_COLOR:
-            if (strcmp(optarg, "auto") && strcmp(optarg, "always") &&
-                strcmp(optarg, "never")) {
-                cli_error("--color takes auto, always or never (got '%s')",
-                          optarg);
+            if (!cli_color_ok(optarg))
                 return CLI_USAGE;
-            }
             o->color = optarg;
             break;
         case 'h':

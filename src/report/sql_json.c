@@ -53,25 +53,16 @@ static json_t *value_json(const plumb_sql_value_t *v)
 }
 
 /* The exact texts and parameters of a group's statements (keep_params). */
-static json_t *runs_json(const plumb_sql_trace_t *t, const plumb_sql_group_t *g,
+static json_t *runs_json(const plumb_sql_trace_t *t,
                          const plumb_sql_analysis_t *a, size_t gi)
 {
     json_t *list = json_array();
     if (!list)
         return NULL;
     int failed = 0;
-    (void)a;
-    (void)gi;
     for (size_t i = 0; i < t->n_statements && !failed; i++) {
         const plumb_sql_statement_t *s = &t->statements[i];
-        plumb_sql_fingerprint_t fp;
-        if (s->conn != g->conn || plumb_sql_fingerprint(s->sql, &fp)) {
-            continue;
-        }
-        int mine = fp.id == g->fingerprint.id &&
-                   strcmp(fp.text, g->fingerprint.text) == 0;
-        plumb_sql_fingerprint_close(&fp);
-        if (!mine)
+        if (a->statement_group[i] != gi)
             continue;
         json_t *o = json_object(), *samples = json_array();
         failed |= !o || !samples;
@@ -133,7 +124,7 @@ static json_t *group_json(const plumb_sql_trace_t *t,
     failed |= plumb__json_put(o, "function", plumb__json_known_text(g->func));
     failed |= plumb__json_put(o, "plan", plumb__json_text(g->plan));
     if (t->keep_params)
-        failed |= plumb__json_put(o, "runs", runs_json(t, g, a, gi));
+        failed |= plumb__json_put(o, "runs", runs_json(t, a, gi));
     return plumb__json_finish(o, failed);
 }
 
