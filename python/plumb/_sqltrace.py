@@ -693,7 +693,16 @@ def _add(tracer, call):
     pending = tracer._pending
     pending.append(call)
     if len(pending) >= DRAIN_EVERY:
+        _drain(tracer)
+
+
+def _drain(tracer):
+    """A batch added on the program's time: whatever went wrong in it,
+    the program's query goes on."""
+    try:
         tracer._drain()
+    except Exception:
+        pass
 
 
 def _tap(rows, hashes, kept, stmt):
@@ -835,7 +844,7 @@ def _cursor_methods(base, default_params, pg):
         pending = tracer._pending
         pending.append(call)
         if len(pending) >= DRAIN_EVERY:
-            tracer._drain()
+            _drain(tracer)
         return result
 
     def executemany(self, sql, seq_of_parameters):
@@ -972,7 +981,7 @@ def _traced_subclass(cls, traced_base, cache):
     return sub
 
 
-# ---- sqlite3 ------------------------------------------------------------------
+# ---- sqlite3 ----------------------------------------------------------------
 
 _sqlite_classes = {}   # sqlite3's classes -> traced subclasses
 _sqlite_cursor_type = None
@@ -1103,7 +1112,7 @@ def _sqlite_connect_wrapper(sqlite3, original):
     return connect
 
 
-# ---- psycopg2 ------------------------------------------------------------------
+# ---- psycopg2 ---------------------------------------------------------------
 
 _pg_classes = {}
 _pg_module = None
@@ -1232,7 +1241,7 @@ def _pg_connect_wrapper(psycopg2, original):
     return connect
 
 
-# ---- hooking the drivers -----------------------------------------------------------
+# ---- hooking the drivers ----------------------------------------------------
 
 def _patch(name, module):
     """Replaces the driver's connect (with _state held)."""

@@ -13,7 +13,6 @@ import sqlite3
 import stat
 import subprocess
 import sys
-import sysconfig
 import textwrap
 import threading
 import time
@@ -70,7 +69,7 @@ def books(conn, authors=50, per_author=3):
                       for j in range(per_author)])
 
 
-# ---- sqlite3 ------------------------------------------------------------------
+# ---- sqlite3 ----------------------------------------------------------------
 
 def test_a_file_database_is_named_by_its_absolute_path(tmp_path,
                                                        monkeypatch):
@@ -465,6 +464,21 @@ def test_one_tracer_at_a_time():
         tracer.start()
 
 
+def test_a_running_tracer_gives_the_calls_ended_so_far():
+    tracer = _sqltrace.start()
+    try:
+        conn = sqlite3.connect(":memory:")
+        conn.execute("SELECT 1").fetchall()
+        cur = conn.execute("SELECT 2")      # open: not in the snapshot
+        snapshot = tracer.trace()
+        cur.fetchall()
+    finally:
+        trace = tracer.stop()
+    assert [s["sql"] for s in snapshot["statements"]] == ["SELECT 1"]
+    assert [s["sql"] for s in trace["statements"]] == ["SELECT 1",
+                                                       "SELECT 2"]
+
+
 def test_to_json_writes_privately_and_atomically(tmp_path):
     tracer = _sqltrace.start()
     conn = sqlite3.connect(":memory:")
@@ -524,7 +538,7 @@ def test_a_driver_imported_after_start_is_hooked_and_keeps_its_loader():
                                ["SELECT 1"]]
 
 
-# ---- psycopg2 against a real server ------------------------------------------
+# ---- psycopg2 against a real server -----------------------------------------
 
 @pytest.fixture(scope="module")
 def psycopg2():
@@ -650,6 +664,25 @@ def test_pg_server_side_cursor_is_timed_to_its_end(psycopg2, pgdb):
         "sent": "SELECT id FROM n WHERE id >= 10 ORDER BY id"}]
 
 
+def test_pg_composed_and_bytes_statements_are_traced_as_text(psycopg2,
+                                                             pgdb):
+    from psycopg2 import sql
+    query = sql.SQL("SELECT {} FROM n WHERE id = %s").format(
+        sql.Identifier("v"))
+    with traced() as t:
+        conn = psycopg2.connect(pgdb)
+        with conn.cursor() as cur:
+            cur.execute(query, (4,))
+            assert cur.fetchone() == ("v4",)
+            cur.execute(b"SELECT 'caf\xc3\xa9'")
+            assert cur.fetchone() == ("café",)
+        assert cur.closed
+        conn.close()
+    assert t.stmt('SELECT "v" FROM n WHERE id = %s')["rows"] == 1
+    assert t.stmt("SELECT 'café'")["samples"] == [
+        {"params": [], "sent": "SELECT 'café'"}]
+
+
 def test_pg_errors_are_raised_unchanged_and_counted(psycopg2, pgdb):
     with traced() as t:
         conn = psycopg2.connect(pgdb)
@@ -717,7 +750,7 @@ def test_pg_imported_after_start_is_traced(psycopg2, pgdb):
     assert json.loads(out) == [["SELECT v FROM n WHERE id = %s", 1, 1, 11]]
 
 
-# ---- the boot: a program traced from its start ---------------------------------
+# ---- the boot: a program traced from its start ------------------------------
 
 def run_traced(tmp_path, program, env=None, keep=None, boot_dir=BOOT_DIR,
                extra_path=()):
