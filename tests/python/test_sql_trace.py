@@ -208,6 +208,19 @@ def test_distinct_parameters_beyond_the_exact_count_are_estimated():
     assert "distinct_params_estimated" not in small
 
 
+def test_estimates_of_two_calls_on_one_line_are_merged(monkeypatch):
+    monkeypatch.setattr(_sqltrace, "DISTINCT_EXACT", 512)
+    with traced() as t:
+        conn = sqlite3.connect(":memory:")
+        for i in range(3000):
+            conn.execute("SELECT ?", (i,)); conn.execute("SELECT ?", (i + 1500,))  # noqa: E501,E702
+    (s,) = t.stmts("SELECT ?")
+    assert s["calls"] == 6000
+    assert s["distinct_params_estimated"] is True
+    # 4500 sets in all; k = 512: 4.4% standard error
+    assert s["distinct_params"] == pytest.approx(4500, rel=0.2)
+
+
 def test_executemany_counts_invocations_rows_and_row_parameters():
     rows = [(i, f"n{i}") for i in range(100)]
     with traced() as t:
