@@ -443,6 +443,12 @@ class Tracer:
 
     # ---- what the hooks call ---------------------------------------------
 
+    def _hook_state(self, conn):
+        """What a traced connection and its cursors hold: (tracer, _Conn,
+        the statements, the pending calls), read by the hooks without an
+        attribute lookup."""
+        return (self, conn, self._stmts, self._pending)
+
     def _connection(self, driver, target, depth):
         """Registers a new connection; its _Conn."""
         f = _user_frame(depth + 1)
@@ -506,7 +512,11 @@ class Tracer:
                 h = call[4]
                 hashes = stmt.hashes
                 if stmt.sketch is not None:
-                    stmt.add_hash(h)
+                    # add_hash, its common case written out: a value above
+                    # the k-th smallest changes nothing
+                    m = (h * _MIX) & _MASK64
+                    if m < -stmt.sketch[0]:
+                        _sketch_add(stmt.sketch, hashes, m)
                 elif h not in hashes:       # add_hash, written out
                     hashes.add(h)
                     if len(hashes) > DISTINCT_EXACT:
@@ -796,6 +806,7 @@ def _cursor_methods(base, default_params, pg):
     files = _user_files
     clock = _clock
     no = _NO
+    drain_every = DRAIN_EVERY
 
     def execute(self, sql, params=default_params):
         c = self._plumb_c
@@ -820,7 +831,7 @@ def _cursor_methods(base, default_params, pg):
         lasti = f.f_lasti
         key = (c[1], sql if type(sql) is str else _sql_text(sql, self),
                id(code), lasti, False)
-        stmt = tracer._stmts.get(key)
+        stmt = c[2].get(key)
         if stmt is None:
             stmt = tracer._stmt(key, code, lasti)
         try:
@@ -843,9 +854,9 @@ def _cursor_methods(base, default_params, pg):
         else:
             call = [stmt, ns, 0, self.rowcount, h, no, None, False, False]
         self._plumb_call = call
-        pending = tracer._pending
+        pending = c[3]
         pending.append(call)
-        if len(pending) >= DRAIN_EVERY:
+        if len(pending) >= drain_every:
             _drain(tracer)
         return result
 
@@ -1102,7 +1113,7 @@ def _sqlite_connect_wrapper(sqlite3, original):
             uri = args[7] if len(args) > 7 else kwargs.get("uri", False)
             info = tracer._connection("sqlite3",
                                       _sqlite_target(database, uri), 1)
-            conn._plumb_c = (tracer, info)
+            conn._plumb_c = tracer._hook_state(info)
         except Exception:
             pass   # untraced, rather than a broken connect
         return conn
@@ -1231,7 +1242,7 @@ def _pg_connect_wrapper(psycopg2, original):
                 "psycopg2", _pg_target(psycopg2, conn, dsn, kwargs), 1)
             info.codec = psycopg2.extensions.encodings.get(conn.encoding,
                                                            "utf-8")
-            conn._plumb_c = (tracer, info)
+            conn._plumb_c = tracer._hook_state(info)
         except Exception:
             pass
         return conn
