@@ -740,6 +740,20 @@ def test_pg_target_connects_again_with_the_password_given(psycopg2, pgdb):
         assert parsed[key] == given[key]
 
 
+def test_pg_target_of_a_url_connects_again(psycopg2, pg):
+    if pg.url is None:
+        pytest.skip("the server came from PLUMB_TEST_PG, without a URL")
+    with traced() as t:
+        conn = psycopg2.connect(pg.url)
+        conn.close()
+    again = psycopg2.connect(t.trace["connections"][0]["target"])
+    try:
+        assert again.get_dsn_parameters()["port"] == \
+            psycopg2.extensions.parse_dsn(pg.dsn)["port"]
+    finally:
+        again.close()
+
+
 def test_pg_imported_after_start_is_traced(psycopg2, pgdb):
     code = textwrap.dedent(f"""
         import importlib.util, json, sys
@@ -826,6 +840,19 @@ def test_a_program_is_traced_from_its_start(tmp_path):
         script, line_of("INSERT", script), "<module>")
     assert (insert["calls"], insert["rows"], insert["distinct_params"]) == (
         5, 5, 5)
+
+
+def test_the_plumb_package_sees_the_tracer_the_boot_started(tmp_path):
+    # plumb sql puts python/ after the boot directory, as plumb mem does
+    proc, out, _ = run_traced(tmp_path, """
+        import sys
+        assert "plumb" not in sys.modules
+        from plumb import _sqltrace
+        print(_sqltrace is sys.modules["plumb._sqltrace"],
+              _sqltrace.active() is not None)
+        """, extra_path=(PYTHON_DIR,))
+    assert (proc.returncode, proc.stdout) == (0, "True True\n"), proc.stderr
+    assert os.path.exists(out)
 
 
 def test_a_program_that_raises_is_traced_and_its_error_shown(tmp_path):
