@@ -3,7 +3,8 @@
 #   make demo       install what is missing, build, and benchmark examples/
 #   make test       install what is missing, build, run every test
 #   make bench      plumb against hyperfine (bench/overhead.py), plumb mem
-#                   against tracemalloc, memory_profiler, Scalene (mem_overhead.py)
+#                   against tracemalloc, memory_profiler, Scalene (mem_overhead.py),
+#                   plumb sql's tracer against untraced queries (sql_overhead.py)
 #   make bench-native  what the native shim adds to malloc+free
 #   make fuzz       fuzz the command, ELF and memory-profile parsers with libFuzzer
 #   make python-ext the Python extension, in-tree (python/plumb/), for $(PYTHON)
@@ -260,6 +261,7 @@ bench: deps
 	$(MAKE) --no-print-directory PYTHON=$(TEST_PYTHON) python-ext
 	$(TEST_PYTHON) bench/overhead.py --plumb $(BUILD)/plumb
 	$(TEST_PYTHON) bench/mem_overhead.py --plumb $(BUILD)/plumb --python $(TEST_PYTHON)
+	$(TEST_PYTHON) bench/sql_overhead.py --start-pg
 
 $(BUILD)/bench-native-loop: bench/native_loop.c include/plumb_native.h
 	@mkdir -p $(dir $@)
