@@ -5,8 +5,9 @@
  * statements (binds, row digests) and index trials on a 120 000-row table.
  *
  * The group builds that table once, in a file under a mkdtemp directory
- * that every test opens read-only through plumb; tests that need a file of
- * their own make it in their own directory. Only the trial of a useful
+ * that every test opens read-only through plumb (the scratch copies go to
+ * a directory beside it, removed with it); tests that need a file of their
+ * own make it in their own directory. Only the trial of a useful
  * index depends on the machine's speed: it must be >= 10x faster, where a
  * scan of the table against an index lookup is usually well above 100x.
  */
@@ -190,13 +191,24 @@ static void build_books(const char *path)
     sqlite3_close(db);
 }
 
+/* The scratch copies go to a directory of the group's ($TMPDIR), so that
+ * a test that fails before closing its database leaves nothing behind. */
+static char *saved_tmpdir;
+
 static int group_setup(void **state)
 {
     (void)state;
+    char tmp[96];
     snprintf(fixture_dir, sizeof fixture_dir, "/tmp/plumb-sqldb-XXXXXX");
     if (!mkdtemp(fixture_dir))
         return -1;
     snprintf(fixture_db, sizeof fixture_db, "%s/books.db", fixture_dir);
+    snprintf(tmp, sizeof tmp, "%s/tmp", fixture_dir);
+    if (mkdir(tmp, 0700) != 0)
+        return -1;
+    const char *old = getenv("TMPDIR");
+    saved_tmpdir = old ? strdup(old) : NULL;
+    setenv("TMPDIR", tmp, 1);
     build_books(fixture_db);
     return 0;
 }
@@ -204,6 +216,12 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
+    if (saved_tmpdir)
+        setenv("TMPDIR", saved_tmpdir, 1);
+    else
+        unsetenv("TMPDIR");
+    free(saved_tmpdir);
+    saved_tmpdir = NULL;
     rm_rf(fixture_dir);
     return 0;
 }
