@@ -1316,15 +1316,21 @@ static void parse_type(parser_t *p)
     p->pos++;
     while (op_at(p, 0, ".") && name_at(p, 1))
         p->pos += 2;
-    while (word_at(p, 0, "precision") || word_at(p, 0, "varying"))
-        p->pos++;
-    if ((word_at(p, 0, "with") || word_at(p, 0, "without")) &&
-        word_at(p, 1, "time") && word_at(p, 2, "zone"))
-        p->pos += 3;
-    if (op_at(p, 0, "("))
-        skip_group(p);
-    while (op_at(p, 0, "[") && op_at(p, 1, "]"))
-        p->pos += 2;
+    /* character varying(255), timestamp(3) with time zone, int[] */
+    for (;;) {
+        if (word_at(p, 0, "precision") || word_at(p, 0, "varying")) {
+            p->pos++;
+        } else if ((word_at(p, 0, "with") || word_at(p, 0, "without")) &&
+                   word_at(p, 1, "time") && word_at(p, 2, "zone")) {
+            p->pos += 3;
+        } else if (op_at(p, 0, "(") && !p->failed) {
+            skip_group(p);
+        } else if (op_at(p, 0, "[") && op_at(p, 1, "]")) {
+            p->pos += 2;
+        } else {
+            return;
+        }
+    }
 }
 
 /* Words that can sit inside a call's parentheses between its arguments:
@@ -1572,10 +1578,20 @@ static void parse_primary(parser_t *p, const scope_t *sc, expr_t *x)
 
 /* A primary followed by ::type, COLLATE name or a [subscript]: any of them
  * makes a column something an index on it does not serve. */
+static void parse_unary(parser_t *p, const scope_t *sc, expr_t *x);
+
 static void parse_postfix(parser_t *p, const scope_t *sc, expr_t *x)
 {
     parse_primary(p, sc, x);
     while (!p->failed) {
+        if (word_at(p, 0, "at") && word_at(p, 1, "time") &&
+            word_at(p, 2, "zone")) {
+            expr_t zone;
+            p->pos += 3;
+            parse_unary(p, sc, &zone);
+            x_combine(p, x, &zone);
+            continue;
+        }
         if (accept_op(p, "::")) {
             parse_type(p);
         } else if (accept_word(p, "collate")) {

@@ -707,6 +707,11 @@ static void accesses_what_an_index_does_not_serve(void **state)
         "INTERVAL '1 day' AND d = CAST(? AS int) AND e = ?::int AND f = "
         "CASE WHEN ? THEN 1 ELSE 2 END AND g = DATE '2024-01-01'",
         "t eq(a,b,d,e,f,g) range(c) order()");
+    /* PostgreSQL's types and time zones */
+    assert_accesses("SELECT * FROM t WHERE a = ?::timestamp(3) with time zone "
+                    "AND b > ?::character varying(20)::text[] AND c = ? AT "
+                    "TIME ZONE 'UTC' AND d AT TIME ZONE 'UTC' = ?",
+                    "t eq(a,c) range(b) order()");
     /* two columns of one table */
     assert_accesses("SELECT * FROM t WHERE a = b AND c < d",
                     "t eq() range() order()");
