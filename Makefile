@@ -18,23 +18,26 @@ BUILD   ?= build
 SAN     ?=
 
 PKGS    := sqlite3 jansson
-# libpq (Debian: libpq-dev) lets plumb sql reach PostgreSQL; without it
-# src/sql_db_nopg.c refuses PostgreSQL targets instead of src/sql_db_pg.c
-# (and the tests know from PLUMB_HAVE_LIBPQ).
+# libpq's header (Debian: libpq-dev) lets plumb sql reach PostgreSQL; the
+# library itself is loaded at run time (src/sql_pq.c), so plumb starts
+# without it. Without the header src/sql_db_nopg.c refuses PostgreSQL
+# targets instead of src/sql_db_pg.c (and the tests know from
+# PLUMB_HAVE_LIBPQ); the tests of the PostgreSQL engine link libpq.
 HAVE_LIBPQ := $(shell pkg-config --exists libpq 2>/dev/null && echo 1)
 ifeq ($(HAVE_LIBPQ),1)
-PKGS    += libpq
-SQL_PG_SRC := src/sql_db_pg.c
-PQ_DEFS := -DPLUMB_HAVE_LIBPQ
+SQL_PG_SRC := src/sql_db_pg.c src/sql_pq.c
+PQ_DEFS := -DPLUMB_HAVE_LIBPQ $(shell pkg-config --cflags libpq)
+PQ_LIBS := $(shell pkg-config --libs libpq)
 else
 SQL_PG_SRC := src/sql_db_nopg.c
 PQ_DEFS :=
+PQ_LIBS :=
 endif
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) -fvisibility=hidden -Iinclude -Isrc \
               $(PQ_DEFS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3 -ljansson) -lm -pthread
+LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3 -ljansson) -lm -pthread -ldl
 # PIC=1: the position-independent build under build/pic that the Python
 # extension links; the tool's main() is left out, the extension calls
 # cli_main() for `python -m plumb`.
@@ -48,7 +51,7 @@ endif
 
 # Operating-system specifics are chosen here, once.
 OS      := $(shell uname -s | tr A-Z a-z)
-LIB_SRC := $(filter-out src/sql_db_pg.c src/sql_db_nopg.c,\
+LIB_SRC := $(filter-out src/sql_db_pg.c src/sql_db_nopg.c src/sql_pq.c,\
                $(wildcard src/*.c src/report/*.c src/sampler/*.c src/$(OS)/*.c)) \
            $(SQL_PG_SRC)
 CLI_SRC := $(wildcard src/cli/*.c)
@@ -79,7 +82,7 @@ $(BUILD)/libplumb-cli.a: $(CLI_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/test-runner: $(TEST_OBJ) $(BUILD)/libplumb.a
-	$(CC) $(LDSAN) -o $@ $^ $(LIBS) -lcmocka
+	$(CC) $(LDSAN) -o $@ $^ $(LIBS) $(PQ_LIBS) -lcmocka
 
 deps:
 	@scripts/deps.sh

@@ -3,7 +3,8 @@
  * rolled back at close, so nothing done through it is ever committed. Each
  * statement (but transaction control) runs inside a savepoint of its own,
  * so that one that fails is undone alone and the transaction stays usable.
- * The Makefile builds sql_db_nopg.c instead when libpq is missing.
+ * libpq is loaded at the first open (sql_pq.c); the Makefile builds
+ * sql_db_nopg.c instead when libpq's header is missing.
  *
  * Connection strings may hold a password: no message repeats the target,
  * and libpq's own words (which name the host and the user, and quote a
@@ -18,7 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <libpq-fe.h>
+#include "sql_pq.h"
 
 /* libpq's default would wait for TCP to give up; a target that sets its
  * own connect_timeout overrides this. */
@@ -31,6 +32,9 @@ typedef struct {
 } pg_db_t;
 
 static const plumb__sql_db_ops_t pg_ops;
+/* libpq's functions, set by the first plumb__sql_pg_open: everything else
+ * here runs on a database it opened. */
+static const plumb__pq_t *pq;
 
 /* The library never prints: libpq's default notice processor writes the
  * server's NOTICEs to stderr. */
@@ -56,9 +60,9 @@ static int fail_sql(pg_db_t *db, const PGresult *res, const char *sql,
                     char **errmsg)
 {
     char snippet[PLUMB__SQL_SNIPPET], words[1024];
-    const char *message = res ? PQresultErrorMessage(res) : "";
+    const char *message = res ? pq->resultErrorMessage(res) : "";
     if (!*message)
-        message = PQerrorMessage(db->conn);
+        message = pq->errorMessage(db->conn);
     return plumb__sql_fail(errmsg, res ? PLUMB_EIO : PLUMB_ENOMEM, "%s: %s",
                            plumb__sql_snippet(sql, snippet),
                            pg_words(message, words, sizeof words));
@@ -66,16 +70,16 @@ static int fail_sql(pg_db_t *db, const PGresult *res, const char *sql,
 
 static int result_ok(const PGresult *res)
 {
-    ExecStatusType status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    ExecStatusType status = res ? pq->resultStatus(res) : PGRES_FATAL_ERROR;
     return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
 }
 
 /* Runs sql without parameters, dropping its result. */
 static int simple(pg_db_t *db, const char *sql, char **errmsg)
 {
-    PGresult *res = PQexec(db->conn, sql);
+    PGresult *res = pq->exec(db->conn, sql);
     int err = result_ok(res) ? 0 : fail_sql(db, res, sql, errmsg);
-    PQclear(res);
+    pq->clear(res);
     return err;
 }
 
@@ -87,11 +91,11 @@ static int simple(pg_db_t *db, const char *sql, char **errmsg)
 static size_t target_passwords(const char *conninfo, char *secrets[3])
 {
     size_t n = 0;
-    PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+    PQconninfoOption *opts = pq->conninfoParse(conninfo, NULL);
     for (PQconninfoOption *o = opts; o && o->keyword; o++)
         if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
             secrets[n++] = strdup(o->val);
-    PQconninfoFree(opts);
+    pq->conninfoFree(opts);
 
     const char *scheme = strstr(conninfo, "://");
     if (scheme) {
@@ -159,10 +163,10 @@ static void pg_close(plumb_sql_db_t *base)
 {
     pg_db_t *db = (pg_db_t *)base;
     if (db->conn) {
-        if (PQstatus(db->conn) == CONNECTION_OK &&
-            PQtransactionStatus(db->conn) != PQTRANS_IDLE)
-            PQclear(PQexec(db->conn, "ROLLBACK"));
-        PQfinish(db->conn);
+        if (pq->status(db->conn) == CONNECTION_OK &&
+            pq->transactionStatus(db->conn) != PQTRANS_IDLE)
+            pq->clear(pq->exec(db->conn, "ROLLBACK"));
+        pq->finish(db->conn);
     }
     free(db);
 }
@@ -177,26 +181,28 @@ int plumb__sql_pg_open(const char *conninfo, plumb_sql_db_t **out,
     const char *const values[] = {PG_CONNECT_TIMEOUT_S, "plumb sql", conninfo,
                                   NULL};
     char words[1024];
-    int err = 0;
+    int err = plumb__pq_load(&pq, errmsg);
+    if (err)
+        return err;
     pg_db_t *db = calloc(1, sizeof *db);
     if (!db)
         return plumb__sql_fail(errmsg, PLUMB_ENOMEM, "out of memory");
     db->base.ops = &pg_ops;
     db->base.engine = PLUMB_SQL_POSTGRESQL;
-    db->conn = PQconnectdbParams(keys, values, 1);
+    db->conn = pq->connectdbParams(keys, values, 1);
     if (!db->conn) {
         err = plumb__sql_fail(errmsg, PLUMB_ENOMEM, "out of memory");
         goto out;
     }
-    if (PQstatus(db->conn) != CONNECTION_OK) {
+    if (pq->status(db->conn) != CONNECTION_OK) {
         err = plumb__sql_fail(errmsg, PLUMB_EIO,
                               "cannot connect to PostgreSQL: %s",
-                              without_passwords(PQerrorMessage(db->conn),
+                              without_passwords(pq->errorMessage(db->conn),
                                                 conninfo, words,
                                                 sizeof words));
         goto out;
     }
-    PQsetNoticeProcessor(db->conn, ignore_notice, NULL);
+    pq->setNoticeProcessor(db->conn, ignore_notice, NULL);
     err = simple(db, "BEGIN", errmsg);
 out:
     if (err) {
@@ -214,7 +220,7 @@ out:
 static int in_transaction(pg_db_t *db, char **errmsg)
 {
     char words[1024];
-    switch (PQtransactionStatus(db->conn)) {
+    switch (pq->transactionStatus(db->conn)) {
     case PQTRANS_INTRANS:
         return 0;
     case PQTRANS_INERROR:
@@ -227,7 +233,7 @@ static int in_transaction(pg_db_t *db, char **errmsg)
     default:
         return plumb__sql_fail(errmsg, PLUMB_EIO,
                                "the connection to PostgreSQL is lost: %s",
-                               pg_words(PQerrorMessage(db->conn), words,
+                               pg_words(pq->errorMessage(db->conn), words,
                                         sizeof words));
     }
 }
@@ -245,7 +251,7 @@ static int guard_begin(pg_db_t *db, char **errmsg)
 static int guard_end(pg_db_t *db, int failed, char **errmsg)
 {
     if (failed) {
-        PQclear(PQexec(db->conn, "ROLLBACK TO SAVEPOINT " PG_GUARD
+        pq->clear(pq->exec(db->conn, "ROLLBACK TO SAVEPOINT " PG_GUARD
                                  "; RELEASE SAVEPOINT " PG_GUARD));
         return failed;
     }
@@ -257,9 +263,9 @@ static int guard_end(pg_db_t *db, int failed, char **errmsg)
  * plumb_sql_db_exec looked at. */
 static int single(pg_db_t *db, const char *sql, char **errmsg)
 {
-    PGresult *res = PQexecParams(db->conn, sql, 0, NULL, NULL, NULL, NULL, 0);
+    PGresult *res = pq->execParams(db->conn, sql, 0, NULL, NULL, NULL, NULL, 0);
     int err = result_ok(res) ? 0 : fail_sql(db, res, sql, errmsg);
-    PQclear(res);
+    pq->clear(res);
     return err;
 }
 
@@ -269,7 +275,7 @@ static int pg_exec(plumb_sql_db_t *base, const char *sql, char **errmsg)
     /* The caller's savepoints must not nest inside ours, and ROLLBACK TO is
      * how a failed transaction is taken up again. */
     if (plumb__sql_transaction_control(sql) == PLUMB__SQL_TXN_SAVEPOINT) {
-        if (PQtransactionStatus(db->conn) == PQTRANS_IDLE)
+        if (pq->transactionStatus(db->conn) == PQTRANS_IDLE)
             return in_transaction(db, errmsg);
         return single(db, sql, errmsg);
     }
@@ -380,16 +386,16 @@ static int params_make(const char *sql, const plumb_sql_value_t *params,
 static uint64_t result_digest(const PGresult *res)
 {
     uint64_t digest = 0;
-    int rows = PQntuples(res), columns = PQnfields(res);
+    int rows = pq->ntuples(res), columns = pq->nfields(res);
     for (int r = 0; r < rows; r++) {
         plumb__sql_row_hash_t h;
         plumb__sql_row_begin(&h);
         for (int c = 0; c < columns; c++) {
-            if (PQgetisnull(res, r, c))
+            if (pq->getisnull(res, r, c))
                 plumb__sql_row_add(&h, PLUMB_SQL_NULL, NULL, 0);
             else
-                plumb__sql_row_add(&h, PLUMB_SQL_TEXT, PQgetvalue(res, r, c),
-                                   (size_t)PQgetlength(res, r, c));
+                plumb__sql_row_add(&h, PLUMB_SQL_TEXT, pq->getvalue(res, r, c),
+                                   (size_t)pq->getlength(res, r, c));
         }
         digest += plumb__sql_row_end(&h);
     }
@@ -411,15 +417,15 @@ static int pg_run(plumb_sql_db_t *base, const char *sql,
         goto out;
     /* The savepoints around it are not timed. */
     int64_t start = plumb_clock_now_ns();
-    result = PQexecParams(db->conn, sql, (int)p.n, NULL, p.values, p.lengths,
+    result = pq->execParams(db->conn, sql, (int)p.n, NULL, p.values, p.lengths,
                           p.formats, 0);
     if (!result_ok(result)) {
         err = fail_sql(db, result, sql, errmsg);
-    } else if (PQresultStatus(result) == PGRES_TUPLES_OK) {
+    } else if (pq->resultStatus(result) == PGRES_TUPLES_OK) {
         res->digest = result_digest(result);
-        res->rows = PQntuples(result);
+        res->rows = pq->ntuples(result);
     } else {
-        const char *changed = PQcmdTuples(result);
+        const char *changed = pq->cmdTuples(result);
         res->digest = 0;
         res->rows = *changed ? strtoll(changed, NULL, 10) : 0;
     }
@@ -427,7 +433,7 @@ static int pg_run(plumb_sql_db_t *base, const char *sql,
         res->wall_ns = plumb_clock_now_ns() - start;
     err = guard_end(db, err, errmsg);
 out:
-    PQclear(result);
+    pq->clear(result);
     params_free(&p);
     return err;
 }
@@ -453,20 +459,20 @@ static int pg_explain(plumb_sql_db_t *base, const char *sql,
     err = guard_begin(db, errmsg);
     if (err)
         goto out;
-    result = PQexecParams(db->conn, explain, (int)p.n, NULL, p.values,
+    result = pq->execParams(db->conn, explain, (int)p.n, NULL, p.values,
                           p.lengths, p.formats, 0);
     if (!result_ok(result))
         err = fail_sql(db, result, sql, errmsg);
-    else if (PQntuples(result) < 1 || PQnfields(result) < 1)
+    else if (pq->ntuples(result) < 1 || pq->nfields(result) < 1)
         err = plumb__sql_fail(errmsg, PLUMB_EPARSE, "%s: EXPLAIN gave no plan",
                               plumb__sql_snippet(sql, snippet));
-    else if ((err = plumb_sql_plan_add_pg(plan, PQgetvalue(result, 0, 0))))
+    else if ((err = plumb_sql_plan_add_pg(plan, pq->getvalue(result, 0, 0))))
         plumb__sql_fail(errmsg, err, "%s: %s", plumb__sql_snippet(sql, snippet),
                         err == PLUMB_EPARSE ? "cannot read the plan"
                                             : plumb_strerror(err));
     err = guard_end(db, err, errmsg);
 out:
-    PQclear(result);
+    pq->clear(result);
     params_free(&p);
     free(explain);
     return err;
@@ -484,15 +490,15 @@ static int pg_index_bytes(plumb_sql_db_t *base, const char *name,
     if (err)
         return err;
     PGresult *result =
-        PQexecParams(db->conn, sql, 1, NULL, values, NULL, NULL, 0);
+        pq->execParams(db->conn, sql, 1, NULL, values, NULL, NULL, 0);
     if (!result_ok(result))
         err = fail_sql(db, result, sql, errmsg);
-    else if (PQntuples(result) < 1)
+    else if (pq->ntuples(result) < 1)
         err = plumb__sql_fail(errmsg, PLUMB_ENOTFOUND, "no index named %s",
                               name);
     else
-        *bytes = strtoll(PQgetvalue(result, 0, 0), NULL, 10);
-    PQclear(result);
+        *bytes = strtoll(pq->getvalue(result, 0, 0), NULL, 10);
+    pq->clear(result);
     return guard_end(db, err, errmsg);
 }
 

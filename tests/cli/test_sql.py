@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sqlite3
 import sys
 
 import pytest
@@ -338,3 +339,28 @@ def test_postgresql_refused(plumb, tmp_path):
                check=1)
     assert "cannot open the database" in proc.stderr
     assert "pw123" not in proc.stderr
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C compiler")
+def test_postgresql_without_libpq(plumb, tmp_path):
+    """plumb loads libpq when it first reaches PostgreSQL, not at start:
+    a libpq.so.5 that is not libpq (a library with none of its functions,
+    found first through LD_LIBRARY_PATH) makes only the PostgreSQL target
+    fail, with what to install, while SQLite works on."""
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "nothing.c").write_text("int plumb_test_nothing(void);\n"
+                                    "int plumb_test_nothing(void) "
+                                    "{ return 0; }\n")
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(fake / "libpq.so.5"),
+                    str(fake / "nothing.c")], check=True)
+    script = tmp_path / "q.sql"
+    script.write_text("SELECT 1;\n")
+    env = {"LD_LIBRARY_PATH": str(fake)}
+    proc = sql(plumb, "analyze", "--db", "postgresql://127.0.0.1:1/none",
+               str(script), env=env, check=1)
+    assert "libpq" in proc.stderr and "apt-get install libpq5" in proc.stderr
+    assert "PQconnectdbParams" in proc.stderr
+    db = tmp_path / "ok.db"
+    sqlite3.connect(db).close()
+    sql(plumb, "analyze", "--db", str(db), str(script), env=env, check=0)
