@@ -6,13 +6,48 @@
 #include "report/report.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 void plumb__buf_puts(plumb__buf_t *b, const char *s)
 {
-    plumb__buf_printf(b, "%s", s);
+    plumb__buf_append(b, s, strlen(s));
+}
+
+/* The room for n more bytes and a NUL; 0, or -1 with b failed. */
+static int reserve(plumb__buf_t *b, size_t n)
+{
+    if (b->failed)
+        return -1;
+    if (b->cap - b->len > n)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap - b->len <= n) {
+        if (cap > SIZE_MAX / 2) {
+            b->failed = 1;
+            return -1;
+        }
+        cap *= 2;
+    }
+    char *grown = realloc(b->data, cap);
+    if (!grown) {
+        b->failed = 1;
+        return -1;
+    }
+    b->data = grown;
+    b->cap = cap;
+    return 0;
+}
+
+void plumb__buf_append(plumb__buf_t *b, const char *data, size_t n)
+{
+    if (reserve(b, n) != 0)
+        return;
+    memcpy(b->data + b->len, data, n);
+    b->len += n;
+    b->data[b->len] = '\0';
 }
 
 void plumb__buf_printf(plumb__buf_t *b, const char *fmt, ...)
@@ -33,16 +68,8 @@ void plumb__buf_printf(plumb__buf_t *b, const char *fmt, ...)
             b->len += (size_t)n;
             return;
         }
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap - b->len <= (size_t)n)
-            cap *= 2;
-        char *grown = realloc(b->data, cap);
-        if (!grown) {
-            b->failed = 1;
+        if (reserve(b, (size_t)n) != 0)
             return;
-        }
-        b->data = grown;
-        b->cap = cap;
     }
 }
 

@@ -23,6 +23,8 @@ typedef struct {
 void plumb__buf_printf(plumb__buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void plumb__buf_puts(plumb__buf_t *b, const char *s);
+/* Appends n bytes of data as they are (NULs included). */
+void plumb__buf_append(plumb__buf_t *b, const char *data, size_t n);
 /* Hands the string to the caller (0), or frees it (PLUMB_ENOMEM). */
 int plumb__buf_finish(plumb__buf_t *b, char **out);
 
