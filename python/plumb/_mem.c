@@ -130,6 +130,7 @@ static _Thread_local uint64_t tls_generation HOT;
 /* The counting filter, outside R: a hook that has not yet seen the
  * recording stop may still read it. */
 static _Atomic uint8_t filter[(size_t)1 << FILTER_BITS];
+static int filter_used; /* by an earlier recording; under the GIL */
 
 static int64_t now_ns(void)
 {
@@ -291,12 +292,34 @@ static void sampled(void *ptr, uint64_t weight, int has_gil, int native)
 /* Under the GIL: the mem and object domains. The countdown is
  * plumb_heap_sampler_take's, inline; a sampled allocation goes out of
  * line. */
+/* The recorder's own work under the GIL sets in_hook, and shuts the fast
+ * half of gil_malloc (which does not look at in_hook) by setting
+ * fast_max to 0 until done: only the thread that holds the GIL reads
+ * fast_max. */
+typedef struct {
+    int in_hook;
+    size_t fast_max;
+} busy_t;
+
+static busy_t busy_begin(void)
+{
+    busy_t was = {in_hook, R.fast_max};
+    in_hook = 1;
+    R.fast_max = 0;
+    return was;
+}
+
+static void busy_end(busy_t was)
+{
+    in_hook = was.in_hook;
+    R.fast_max = was.fast_max;
+}
+
 static __attribute__((noinline)) void gil_sample(void *ptr, uint64_t weight)
 {
-    int was = in_hook;
-    in_hook = 1;
+    busy_t was = busy_begin();
     sampled(ptr, weight, 1, 0);
-    in_hook = was;
+    busy_end(was);
 }
 
 static inline void count_gil(void *ptr, size_t size)
@@ -383,13 +406,13 @@ static __attribute__((noinline)) void *gil_malloc_slow(PyMemAllocatorEx *a,
 /* The fast half, most of a program's allocations: a small request that
  * is not sampled is counted before it is made (a failed one, which raises
  * MemoryError, is counted too) and handed on as a tail call, so the hook
- * keeps no frame of its own: 14 instructions where the one-piece hook
- * took 41. */
+ * keeps no frame of its own: 20 instructions where the one-piece hook
+ * took 41. fast_max is 0 while the recorder works under the GIL
+ * (busy_begin), so in_hook need not be read here. */
 static void *gil_malloc(void *ctx, size_t size)
 {
     PyMemAllocatorEx *a = ctx;
-    if (size - 1 < R.fast_max && R.gil_sampler.countdown > (int64_t)size &&
-        !in_hook) {
+    if (size - 1 < R.fast_max && R.gil_sampler.countdown > (int64_t)size) {
         R.gil_sampler.countdown -= (int64_t)size;
         R.gil_bytes += size;
         R.gil_allocs++;
@@ -607,8 +630,7 @@ static int build(int complete, plumb_mem_t **out)
     int err = plumb_mem_new(&m);
     if (err)
         return err;
-    int was = in_hook;
-    in_hook = 1;
+    busy_t was = busy_begin();
     lock();
     plumb_heap_count(R.heap, R.gil_bytes, R.gil_allocs);
     R.gil_bytes = R.gil_allocs = 0;
@@ -669,7 +691,7 @@ static int build(int complete, plumb_mem_t **out)
         }
     }
     pthread_mutex_unlock(&R.mu);
-    in_hook = was;
+    busy_end(was);
     if (err) {
         plumb_mem_free(m);
         return err;
@@ -909,8 +931,13 @@ static PyObject *mem_start(PyObject *mod, PyObject *args, PyObject *kw)
              PY_MINOR_VERSION, PY_MICRO_VERSION);
     snprintf(R.command, sizeof R.command, "%s", command);
     plumb_heap_sampler_init(&R.gil_sampler, mean, R.seed);
-    for (size_t i = 0; i < sizeof filter; i++)
-        atomic_store_explicit(&filter[i], 0, memory_order_relaxed);
+    /* zero until a recording has run (1 ms and 1 MiB of pages saved at
+     * the start of plumb mem); then its sampled blocks still alive may
+     * have left counts behind */
+    if (filter_used)
+        for (size_t i = 0; i < sizeof filter; i++)
+            atomic_store_explicit(&filter[i], 0, memory_order_relaxed);
+    filter_used = 1;
     R.out_path = out_path ? strdup(out_path) : NULL;
     int err = plumb_heap_new(mean, R.seed ^ 1, &R.heap);
     if (!err)
