@@ -88,13 +88,13 @@ def bench(plumb, commands, runs, env, warmup=1):
     return json.loads(proc.stdout)
 
 
-def paired(base, cand, level=0.95):
-    """Median of the per-round ratios cand/base and its distribution-free CI
-    [r(k), r(n-k+1)], k the largest rank with P(Binomial(n, 1/2) < k) <=
-    (1 - level) / 2. (None, None, None) without enough rounds."""
-    r = sorted(c / b for b, c in zip(base, cand)
-               if b is not None and c is not None and b > 0)
-    n = len(r)
+def median_ci(values, level=0.95):
+    """The median of values and its distribution-free CI [x(k), x(n-k+1)],
+    k the largest rank with P(Binomial(n, 1/2) < k) <= (1 - level) / 2
+    (the sign test's); None bounds when there are too few values for that
+    level, (None, None, None) without values."""
+    x = sorted(values)
+    n = len(x)
     if n == 0:
         return None, None, None
     cdf, k = 0.0, 0
@@ -105,8 +105,15 @@ def paired(base, cand, level=0.95):
         cdf += p
         k += 1
     if k == 0:
-        return statistics.median(r), None, None
-    return statistics.median(r), r[k - 1], r[n - k]
+        return statistics.median(x), None, None
+    return statistics.median(x), x[k - 1], x[n - k]
+
+
+def paired(base, cand, level=0.95):
+    """Median of the per-round ratios cand/base and its distribution-free CI
+    (median_ci)."""
+    return median_ci([c / b for b, c in zip(base, cand)
+                      if b is not None and c is not None and b > 0], level)
 
 
 def signed_rank_counts(n):

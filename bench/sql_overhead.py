@@ -39,7 +39,6 @@ BENCH) before running it: two CPUs shared make both wrong.
 import argparse
 import importlib.util
 import json
-import math
 import os
 import random
 import sqlite3
@@ -47,6 +46,8 @@ import statistics
 import sys
 import tempfile
 import time
+
+from profile_overhead import median_ci
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -62,24 +63,6 @@ def load_tracer():
     sys.modules["plumb._sqltrace"] = module
     spec.loader.exec_module(module)
     return module
-
-
-def median_ci(values, level=0.95):
-    """The median of values and its distribution-free CI [x(k), x(n-k+1)],
-    k the largest rank with P(Binomial(n, 1/2) < k) <= (1 - level) / 2;
-    None bounds when there are too few values for that level."""
-    x = sorted(values)
-    n = len(x)
-    cdf, k = 0.0, 0
-    while True:
-        p = math.comb(n, k) / 2 ** n
-        if cdf + p > (1 - level) / 2:
-            break
-        cdf += p
-        k += 1
-    if k == 0:
-        return statistics.median(x), None, None
-    return statistics.median(x), x[k - 1], x[n - k]
 
 
 # ---- the query kinds: each makes a block runner for one connection ----------
