@@ -23,6 +23,7 @@
 #include <sqlite3.h>
 
 #include "sql_db.h"
+#include "sql_fixture.h"
 #include "tests.h"
 
 #define BOOKS 120000
@@ -239,46 +240,6 @@ static plumb_sql_db_t *open_db(const char *target)
     assert_null(msg);
     assert_non_null(db);
     return db;
-}
-
-static void exec_ok(plumb_sql_db_t *db, const char *sql)
-{
-    char *msg = NULL;
-    int err = plumb_sql_db_exec(db, sql, &msg);
-    if (err)
-        fail_msg("%s: %s", sql, msg ? msg : plumb_strerror(err));
-}
-
-static plumb_sql_result_t run_ok(plumb_sql_db_t *db, const char *sql,
-                                 const plumb_sql_value_t *params, size_t n)
-{
-    plumb_sql_result_t res;
-    char *msg = NULL;
-    memset(&res, 0xAB, sizeof res);
-    int err = plumb_sql_db_run(db, sql, params, n, &res, &msg);
-    if (err)
-        fail_msg("%s: %s", sql, msg ? msg : plumb_strerror(err));
-    assert_true(res.wall_ns > 0);
-    return res;
-}
-
-/* The rows sql returns (a digest cannot be read back: counts are asked
- * for as rows). */
-static int64_t run_rows(plumb_sql_db_t *db, const char *sql)
-{
-    return run_ok(db, sql, NULL, 0).rows;
-}
-
-static plumb_sql_value_t int_value(int64_t v)
-{
-    plumb_sql_value_t p = {PLUMB_SQL_INTEGER, v, 0, NULL, 0, NULL};
-    return p;
-}
-
-static plumb_sql_value_t text_value(const char *s)
-{
-    plumb_sql_value_t p = {PLUMB_SQL_TEXT, 0, 0, s, strlen(s), NULL};
-    return p;
 }
 
 static void expect_step(const plumb_sql_step_t *s, plumb_sql_step_kind_t kind,

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sql_fixture.h"
 #include "tests.h"
 
 #ifdef PLUMB_HAVE_LIBPQ
@@ -121,41 +122,10 @@ static plumb_sql_db_t *pg_open(const char *target)
     return db;
 }
 
-static void exec_ok(plumb_sql_db_t *db, const char *sql)
-{
-    char *msg = NULL;
-    int err = plumb_sql_db_exec(db, sql, &msg);
-    if (err)
-        fail_msg("%s: %s", sql, msg ? msg : plumb_strerror(err));
-}
-
-static plumb_sql_result_t run_ok(plumb_sql_db_t *db, const char *sql,
-                                 const plumb_sql_value_t *params, size_t n)
-{
-    plumb_sql_result_t res;
-    char *msg = NULL;
-    int err = plumb_sql_db_run(db, sql, params, n, &res, &msg);
-    if (err)
-        fail_msg("%s: %s", sql, msg ? msg : plumb_strerror(err));
-    assert_true(res.wall_ns > 0);
-    return res;
-}
-
-static int64_t run_rows(plumb_sql_db_t *db, const char *sql)
-{
-    return run_ok(db, sql, NULL, 0).rows;
-}
-
 /* The digest of one row holding true: what a check that holds returns. */
 static uint64_t yes(plumb_sql_db_t *db)
 {
     return run_ok(db, "SELECT true", NULL, 0).digest;
-}
-
-static plumb_sql_value_t int_value(int64_t v)
-{
-    plumb_sql_value_t p = {PLUMB_SQL_INTEGER, v, 0, NULL, 0, NULL};
-    return p;
 }
 
 /* ---- connecting ----------------------------------------------------------- */
