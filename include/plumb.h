@@ -1270,6 +1270,9 @@ PLUMB_API int plumb_sql_index_candidates(const plumb_sql_access_t *a,
                                          size_t n_access,
                                          plumb_sql_index_t **out, size_t *n);
 PLUMB_API void plumb_sql_index_free(plumb_sql_index_t *ix, size_t n);
+/* Frees what one index holds (not the index itself, which may be embedded
+ * in another structure) and zeroes it. */
+PLUMB_API void plumb_sql_index_close(plumb_sql_index_t *ix);
 
 /* The batched form of a statement run once per value: its fingerprint
  * with the single "col = ?" turned into "col IN (?, ?, ...)". PLUMB_ENOTFOUND

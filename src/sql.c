@@ -2454,7 +2454,7 @@ static void buf_reduced(buf_t *b, const char *s)
     }
 }
 
-static void index_clear(plumb_sql_index_t *ix)
+void plumb_sql_index_close(plumb_sql_index_t *ix)
 {
     free(ix->table);
     for (size_t i = 0; i < ix->n_columns; i++)
@@ -2462,6 +2462,7 @@ static void index_clear(plumb_sql_index_t *ix)
     free(ix->columns);
     free(ix->name);
     free(ix->create_sql);
+    memset(ix, 0, sizeof *ix);
 }
 
 void plumb_sql_index_free(plumb_sql_index_t *ix, size_t n)
@@ -2469,7 +2470,7 @@ void plumb_sql_index_free(plumb_sql_index_t *ix, size_t n)
     if (!ix)
         return;
     for (size_t i = 0; i < n; i++)
-        index_clear(&ix[i]);
+        plumb_sql_index_close(&ix[i]);
     free(ix);
 }
 
@@ -2573,7 +2574,7 @@ static int add_candidate(indexes_t *done, const char *table,
 out:
     free(sql.v);
     if (err)
-        index_clear(ix);
+        plumb_sql_index_close(ix);
     return err;
 }
 

@@ -62,18 +62,6 @@ void plumb_sql_analysis_opts_init(plumb_sql_analysis_opts_t *o)
     plumb_sql_trial_opts_init(&o->trial);
 }
 
-/* Frees what an index embedded in an advice holds (not the index). */
-static void index_close(plumb_sql_index_t *ix)
-{
-    free(ix->table);
-    for (size_t i = 0; i < ix->n_columns; i++)
-        free(ix->columns[i]);
-    free(ix->columns);
-    free(ix->name);
-    free(ix->create_sql);
-    memset(ix, 0, sizeof *ix);
-}
-
 void plumb_sql_analysis_free(plumb_sql_analysis_t *a)
 {
     if (!a)
@@ -88,7 +76,7 @@ void plumb_sql_analysis_free(plumb_sql_analysis_t *a)
         free(a->findings[i].detail);
     free(a->findings);
     for (size_t i = 0; i < a->n_advice; i++) {
-        index_close(&a->advice[i].index);
+        plumb_sql_index_close(&a->advice[i].index);
         free(a->advice[i].error);
         plumb_sql_trial_close(&a->advice[i].trial);
     }
@@ -693,12 +681,12 @@ static int add_advice(work_t *w, size_t gi, const plumb_sql_index_t *ix,
     if (!(c->table = strdup(ix->table)) || !(c->name = strdup(ix->name)) ||
         !(c->create_sql = strdup(ix->create_sql)) ||
         !(c->columns = calloc(ix->n_columns, sizeof *c->columns))) {
-        index_close(c);
+        plumb_sql_index_close(c);
         return w->err = PLUMB_ENOMEM;
     }
     for (; c->n_columns < ix->n_columns; c->n_columns++)
         if (!(c->columns[c->n_columns] = strdup(ix->columns[c->n_columns]))) {
-            index_close(c);
+            plumb_sql_index_close(c);
             return w->err = PLUMB_ENOMEM;
         }
     a->n_advice++;
