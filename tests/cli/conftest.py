@@ -23,9 +23,13 @@ class Plumb:
         env.pop("NO_COLOR", None)
         return env
 
-    def run(self, *args, timeout=120, check=None):
+    def run(self, *args, timeout=120, check=None, env=None):
+        """plumb ARGS in the test's directory and store; env: variables
+        set on top of the test's environment."""
+        e = self.env()
+        e.update(env or {})
         proc = subprocess.run([PLUMB, *args], capture_output=True, text=True,
-                              env=self.env(), cwd=self.cwd, timeout=timeout,
+                              env=e, cwd=self.cwd, timeout=timeout,
                               stdin=subprocess.DEVNULL)
         if check is not None:
             assert proc.returncode == check, (proc.returncode, proc.stdout,

@@ -35,15 +35,7 @@ HAS_RECORDER = os.path.exists(os.path.join(
 
 
 def mem(plumb, *args, env=None, check=None, timeout=120):
-    e = plumb.env()
-    e.update(env or {})
-    proc = subprocess.run([PLUMB, "mem", *args], capture_output=True,
-                          text=True, env=e, cwd=plumb.cwd, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
-    if check is not None:
-        assert proc.returncode == check, (proc.returncode, proc.stdout,
-                                          proc.stderr)
-    return proc
+    return plumb.run("mem", *args, env=env, check=check, timeout=timeout)
 
 
 def fake(plumb, *args, mode="ok", check=0, env=None, **kw):

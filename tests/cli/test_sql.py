@@ -13,7 +13,6 @@ import sys
 
 import pytest
 
-from conftest import PLUMB
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # tests/, for pgserver
@@ -27,15 +26,7 @@ PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") \
 
 
 def sql(plumb, *args, env=None, check=None, timeout=600):
-    e = plumb.env()
-    e.update(env or {})
-    proc = subprocess.run([PLUMB, "sql", *args], capture_output=True,
-                          text=True, env=e, cwd=plumb.cwd, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
-    if check is not None:
-        assert proc.returncode == check, (proc.returncode, proc.stdout,
-                                          proc.stderr)
-    return proc
+    return plumb.run("sql", *args, env=env, check=check, timeout=timeout)
 
 
 def sha256(path):
