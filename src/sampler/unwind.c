@@ -30,8 +30,8 @@
 #define MAX_BLOCK 512                 /* largest struct prefix read at once */
 #define CODE_CACHE_MAX (1u << 16)     /* entries before the cache is reset */
 #define MAX_RAW_FRAMES (PLUMB_MAX_FRAMES + MAX_SKIPPED_FRAMES)
-#define VIEW_BLOCKS 128               /* blocks one sample holds at once */
-#define VIEW_BLOCK 256                /* bytes a block: see view.h */
+#define VIEW_BLOCKS 512               /* blocks one sample holds at once */
+#define VIEW_BLOCK 64                 /* bytes a block (a cache line): view.h */
 
 /* A frame as read from the chain, before its code object is decoded. */
 typedef struct {
@@ -46,6 +46,14 @@ typedef struct {
     int64_t end;
     int line;
 } line_range_t;
+
+/* The bytes [lo, hi) of a struct that a read takes: the fields it needs
+ * and what lies between them. Not the struct's head unless a field is
+ * there: each line read costs the target (view.h), and an object's head
+ * holds its reference count, which the target writes at every call. */
+typedef struct {
+    size_t lo, hi;
+} part_t;
 
 /* What a code object told us, keyed by its address. The fields read from
  * its header are kept to check, on each hit, that the address still holds
@@ -68,7 +76,9 @@ struct plumb__unwinder {
     raw_frame_t *raw;    /* MAX_RAW_FRAMES: the chain being walked */
     uint64_t runtime_addr;
     plumb__offsets_t off;
-    size_t tstate_extent, frame_extent, code_extent;
+    part_t tstate_part, frame_part;
+    part_t code_part;  /* what decoding a code object reads */
+    part_t check_part; /* what checking a known one again reads */
     uint64_t code_type; /* address of PyCode_Type once seen, else 0 */
     uint64_t sample;    /* counts calls of plumb__unwind, from 1 */
 
@@ -111,12 +121,23 @@ static uint32_t load_u32(const unsigned char *block, int64_t at)
     return v;
 }
 
-static size_t extent(size_t cur, int64_t at, size_t width)
+/* Adds the field of `width` bytes at `at` (none when at < 0) to p. */
+static void widen(part_t *p, int64_t at, size_t width)
 {
     if (at < 0)
-        return cur;
-    size_t end = (size_t)at + width;
-    return end > cur ? end : cur;
+        return;
+    if (p->hi == 0 || (size_t)at < p->lo)
+        p->lo = (size_t)at;
+    if ((size_t)at + width > p->hi)
+        p->hi = (size_t)at + width;
+}
+
+/* Reads part of the struct at addr into the same offsets of block. */
+static int read_part(plumb__unwinder_t *u, uint64_t addr, unsigned char *block,
+                     part_t part)
+{
+    return plumb__view_read(u->view, addr + part.lo, block + part.lo,
+                            part.hi - part.lo);
 }
 
 static uint64_t hash_u64(uint64_t x)
@@ -559,7 +580,27 @@ static int code_lookup(plumb__unwinder_t *u, uint64_t addr,
         return 0;
     }
 
-    if ((rc = plumb__view_read(u->view, addr, head, u->code_extent)) != 0)
+    /* Known: the fields that make what is reported of it are compared
+     * (the header's type and size were checked when it was decoded); the
+     * same name, file and line table at the same address decode alike. */
+    if (e->addr == addr) {
+        if ((rc = read_part(u, addr, head, u->check_part)) != 0)
+            return rc;
+        if (e->name_addr == load_ptr(head, o->code_name) &&
+            e->file_addr == load_ptr(head, o->code_filename) &&
+            e->table_addr == load_ptr(head, o->code_linetable) &&
+            e->firstlineno == load_int(head, o->code_firstlineno) &&
+            e->first_traceable_bytes ==
+                (o->code_first_traceable >= 0
+                     ? (int64_t)load_int(head, o->code_first_traceable) * 2
+                     : -1)) {
+            e->checked_in = u->sample;
+            *out = e;
+            return 0;
+        }
+    }
+
+    if ((rc = read_part(u, addr, head, u->code_part)) != 0)
         return rc;
     uint64_t type = load_ptr(head, o->object_type);
     uint64_t name_addr = load_ptr(head, o->code_name);
@@ -577,16 +618,6 @@ static int code_lookup(plumb__unwinder_t *u, uint64_t addr,
         o->code_first_traceable >= 0
             ? (int64_t)load_int(head, o->code_first_traceable) * 2
             : -1;
-    if (e->addr == addr && e->type == type && e->name_addr == name_addr &&
-        e->file_addr == file_addr && e->table_addr == table_addr &&
-        e->firstlineno == firstlineno &&
-        e->bytecode_bytes == bytecode_bytes &&
-        e->first_traceable_bytes == first_traceable_bytes) {
-        e->checked_in = u->sample;
-        *out = e;
-        return 0;
-    }
-
     if ((rc = check_code_type(u, type)) != 0)
         return rc;
     const char *function, *file;
@@ -607,8 +638,10 @@ static int code_lookup(plumb__unwinder_t *u, uint64_t addr,
      * name's or table's memory may hold another object's by now. Read the
      * header again: unchanged, the decoding belongs to it. */
     unsigned char again[MAX_BLOCK];
-    if (rc == 0 && (rc = plumb__target_read(u->target, addr, again,
-                                            u->code_extent)) == 0 &&
+    if (rc == 0 &&
+        (rc = plumb__target_read(u->target, addr + u->code_part.lo,
+                                 again + u->code_part.lo,
+                                 u->code_part.hi - u->code_part.lo)) == 0 &&
         !same_code(o, head, again))
         rc = PLUMB_EIO;
     if (rc != 0) {
@@ -654,8 +687,7 @@ static int read_chain(plumb__unwinder_t *u, uint64_t frame, size_t *n_raw,
             *more = 1;
             return 0;
         }
-        if ((rc = plumb__view_read(u->view, frame, block, u->frame_extent)) !=
-            0)
+        if ((rc = read_part(u, frame, block, u->frame_part)) != 0)
             return rc;
         uint64_t previous = load_ptr(block, o->frame_previous);
         if (previous == frame)
@@ -682,22 +714,29 @@ static int read_chain(plumb__unwinder_t *u, uint64_t frame, size_t *n_raw,
     return 0;
 }
 
-/* Fetches in one read the headers of the chain's code objects that this
- * sample has not checked yet. */
+/* Fetches in one read the parts of the chain's code objects that this
+ * sample has not checked yet: what checks a known one, all of a new one
+ * (a second read, only while new code runs). */
 static int prefetch_codes(plumb__unwinder_t *u, size_t n_raw)
 {
-    uint64_t want[32];
-    size_t n_want = 0;
-    for (size_t i = 0; i < n_raw && n_want < 32; i++) {
+    uint64_t known[32], fresh[32];
+    size_t n_known = 0, n_fresh = 0;
+    for (size_t i = 0; i < n_raw && n_known < 32 && n_fresh < 32; i++) {
         uint64_t code = u->raw[i].code;
         if (code == 0 || (i > 0 && code == u->raw[i - 1].code))
             continue;
         const code_entry_t *e = code_slot(u, code);
-        if (e->addr == code && e->checked_in == u->sample)
-            continue;
-        want[n_want++] = code;
+        if (e->addr != code)
+            fresh[n_fresh++] = code + u->code_part.lo;
+        else if (e->checked_in != u->sample)
+            known[n_known++] = code + u->check_part.lo;
     }
-    return plumb__view_prefetch(u->view, want, n_want, u->code_extent);
+    int rc = plumb__view_prefetch(u->view, known, n_known,
+                                  u->check_part.hi - u->check_part.lo);
+    if (rc == 0 && n_fresh > 0)
+        rc = plumb__view_prefetch(u->view, fresh, n_fresh,
+                                  u->code_part.hi - u->code_part.lo);
+    return rc;
 }
 
 /* Fills st's frames from the innermost frame at `frame`. */
@@ -807,8 +846,7 @@ int plumb__unwind(plumb__unwinder_t *u, plumb__thread_stack_t *stacks,
                 rc = PLUMB_EIO;
                 goto out;
             }
-            if ((rc = plumb__view_read(u->view, tstate, block,
-                                       u->tstate_extent)) != 0)
+            if ((rc = read_part(u, tstate, block, u->tstate_part)) != 0)
                 goto out;
             plumb__thread_stack_t *st = &stacks[*n];
             st->thread_id = load_ptr(block, o->tstate_thread_id);
@@ -895,23 +933,24 @@ int plumb__unwinder_new(plumb__target_t *t, const plumb__python_t *py,
     }
 
     const plumb__offsets_t *o = &u->off;
-    u->tstate_extent = extent(0, o->tstate_next, 8);
-    u->tstate_extent = extent(u->tstate_extent, o->tstate_thread_id, 8);
-    u->tstate_extent = extent(u->tstate_extent, o->tstate_native_thread_id, 8);
-    u->tstate_extent = extent(u->tstate_extent, o->tstate_frame, 8);
-    u->frame_extent = extent(0, o->frame_code, 8);
-    u->frame_extent = extent(u->frame_extent, o->frame_previous, 8);
-    u->frame_extent = extent(u->frame_extent, o->frame_instr, 8);
-    u->frame_extent = extent(u->frame_extent, o->frame_owner, 1);
-    u->code_extent = extent(0, o->object_type, 8);
-    u->code_extent = extent(u->code_extent, o->code_name, 8);
-    u->code_extent = extent(u->code_extent, o->code_filename, 8);
-    u->code_extent = extent(u->code_extent, o->code_linetable, 8);
-    u->code_extent = extent(u->code_extent, o->code_firstlineno, 4);
-    u->code_extent = extent(u->code_extent, o->code_units, 8);
-    u->code_extent = extent(u->code_extent, o->code_first_traceable, 4);
-    if (u->tstate_extent > MAX_BLOCK || u->frame_extent > MAX_BLOCK ||
-        u->code_extent > MAX_BLOCK ||
+    widen(&u->tstate_part, o->tstate_next, 8);
+    widen(&u->tstate_part, o->tstate_thread_id, 8);
+    widen(&u->tstate_part, o->tstate_native_thread_id, 8);
+    widen(&u->tstate_part, o->tstate_frame, 8);
+    widen(&u->frame_part, o->frame_code, 8);
+    widen(&u->frame_part, o->frame_previous, 8);
+    widen(&u->frame_part, o->frame_instr, 8);
+    widen(&u->frame_part, o->frame_owner, 1);
+    widen(&u->check_part, o->code_name, 8);
+    widen(&u->check_part, o->code_filename, 8);
+    widen(&u->check_part, o->code_linetable, 8);
+    widen(&u->check_part, o->code_firstlineno, 4);
+    widen(&u->check_part, o->code_first_traceable, 4);
+    u->code_part = u->check_part;
+    widen(&u->code_part, o->object_type, 8);
+    widen(&u->code_part, o->code_units, 8);
+    if (u->tstate_part.hi > MAX_BLOCK || u->frame_part.hi > MAX_BLOCK ||
+        u->code_part.hi > MAX_BLOCK ||
         o->unicode_compact_size > MAX_BLOCK || o->bytes_data > MAX_BLOCK) {
         rc = PLUMB_EUNSUPPORTED;
         if (why != NULL && why_size > 0)

@@ -11,7 +11,7 @@
 #include <string.h>
 
 /* Pages fetched by one prefetch at most: more would evict one another. */
-#define PREFETCH_MAX 64
+#define PREFETCH_MAX 256
 
 struct plumb__view {
     plumb__target_t *target;
@@ -22,8 +22,7 @@ struct plumb__view {
     size_t next_evict;     /* slot to reuse when full */
     size_t last;           /* slot of the last hit */
     uint64_t *at;          /* page address of each slot */
-    uint64_t *used_now;    /* pages this sample read, in order (cap) */
-    size_t n_used_now;
+    unsigned char *read_now; /* per slot: this sample read from it */
     unsigned char *data;   /* cap pages */
     uint64_t reads;
 };
@@ -43,9 +42,9 @@ int plumb__view_new(plumb__target_t *t, size_t pages, size_t block,
     v->os_page = os_page;
     v->cap = pages;
     v->at = calloc(pages, sizeof *v->at);
-    v->used_now = calloc(pages, sizeof *v->used_now);
+    v->read_now = calloc(pages, 1);
     v->data = malloc(pages * v->page);
-    if (!v->at || !v->used_now || !v->data) {
+    if (!v->at || !v->read_now || !v->data) {
         plumb__view_free(v);
         return PLUMB_ENOMEM;
     }
@@ -58,7 +57,7 @@ void plumb__view_free(plumb__view_t *v)
     if (!v)
         return;
     free(v->at);
-    free(v->used_now);
+    free(v->read_now);
     free(v->data);
     free(v);
 }
@@ -68,14 +67,6 @@ void plumb__view_reset(plumb__view_t *v)
     v->used = 0;
     v->next_evict = 0;
     v->last = 0;
-    v->n_used_now = 0;
-}
-
-/* Notes that this sample read the page at `page`. */
-static void note_use(plumb__view_t *v, uint64_t page)
-{
-    if (v->n_used_now < v->cap)
-        v->used_now[v->n_used_now++] = page;
 }
 
 uint64_t plumb__view_reads(const plumb__view_t *v)
@@ -99,10 +90,14 @@ static long find(plumb__view_t *v, uint64_t page)
 /* A slot for a page about to be read: a free one, else the next in turn. */
 static size_t claim(plumb__view_t *v)
 {
-    if (v->used < v->cap)
-        return v->used++;
-    size_t slot = v->next_evict;
-    v->next_evict = (v->next_evict + 1) % v->cap;
+    size_t slot;
+    if (v->used < v->cap) {
+        slot = v->used++;
+    } else {
+        slot = v->next_evict;
+        v->next_evict = (v->next_evict + 1) % v->cap;
+    }
+    v->read_now[slot] = 0;
     return slot;
 }
 
@@ -126,8 +121,8 @@ int plumb__view_read(plumb__view_t *v, uint64_t addr, void *buf, size_t len)
             v->at[fresh] = page;
             v->last = fresh;
             slot = (long)fresh;
-            note_use(v, page);
         }
+        v->read_now[slot] = 1;
         memcpy(out, v->data + (size_t)slot * v->page + off, chunk);
         out += chunk;
         addr += chunk;
@@ -179,10 +174,8 @@ static int fetch(plumb__view_t *v, const uint64_t *pages, size_t n)
                                       &done);
         for (size_t s = at; s < at + done; s++)
             for (size_t i = first[s]; i < first[s] + spans[s].len / v->page;
-                 i++) {
+                 i++)
                 v->at[slots[i]] = pages[i];
-                note_use(v, pages[i]);
-            }
         if (err)
             return err;
         /* past the range that failed: its pages are left to
@@ -218,8 +211,10 @@ int plumb__view_prefetch(plumb__view_t *v, const uint64_t *addrs, size_t n,
 int plumb__view_renew(plumb__view_t *v)
 {
     uint64_t again[PREFETCH_MAX];
-    size_t n = v->n_used_now < batch_max(v) ? v->n_used_now : batch_max(v);
-    memcpy(again, v->used_now, n * sizeof *again);
+    size_t n = 0, most = batch_max(v);
+    for (size_t i = 0; i < v->used && n < most; i++)
+        if (v->read_now[i])
+            again[n++] = v->at[i];
     for (size_t i = 1; i < n; i++) /* by address, so neighbours merge */
         for (size_t j = i; j > 0 && again[j - 1] > again[j]; j--) {
             uint64_t swap = again[j];

@@ -20,8 +20,10 @@ typedef struct plumb__view plumb__view_t;
 
 /* A view of t holding up to `pages` blocks of `block` bytes at once (older
  * ones are evicted in turn when a sample needs more). The block is a power
- * of two that divides the target's page size: small enough that copying it
- * is cheap, large enough to hold neighbouring frames. */
+ * of two that divides the target's page size. Small blocks are cheaper for
+ * the target: every cache line read is taken from the target's core, which
+ * pays for it when it next writes there (its frames, its thread state),
+ * while the system call costs much the same for 64 bytes as for a page. */
 int plumb__view_new(plumb__target_t *t, size_t pages, size_t block,
                     plumb__view_t **out);
 void plumb__view_free(plumb__view_t *v);
@@ -30,7 +32,9 @@ void plumb__view_free(plumb__view_t *v);
 void plumb__view_reset(plumb__view_t *v);
 
 /* Starts a new sample: forgets every block, then reads again, in one
- * system call, the blocks the previous sample read. A program that runs
+ * system call, the blocks the previous sample read from (not those it
+ * fetched and did not need, which would otherwise be read again by every
+ * sample after it). A program that runs
  * the same code keeps its stacks in the same places, so a sample in the
  * steady state costs one read (and its blocks are read at one instant). A
  * block that is no longer mapped is skipped. Fails only when the process

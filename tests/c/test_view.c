@@ -166,6 +166,37 @@ static void renew_merges_neighbours_within_a_page(void **state)
                      PLUMB_EIO);
 }
 
+/* Renew reads again what the last sample read from, not what it fetched
+ * and did not need: a block prefetched in vain (a stack that moved on)
+ * must not be read by every sample after it. */
+static void renew_forgets_blocks_not_read(void **state)
+{
+    fixture_t *f = *state;
+    uint64_t addrs[3] = {addr_of(f->pages), addr_of(f->pages + f->page),
+                         addr_of(f->pages + 2 * f->page)};
+    unsigned char byte;
+    assert_int_equal(plumb__view_prefetch(f->view, addrs, 3, 1), 0);
+    assert_int_equal(plumb__view_read(f->view, addrs[0], &byte, 1), 0);
+    assert_int_equal(plumb__view_read(f->view, addrs[2], &byte, 1), 0);
+
+    uint64_t before = plumb__view_reads(f->view);
+    assert_int_equal(plumb__view_renew(f->view), 0);
+    assert_int_equal(plumb__view_reads(f->view) - before, 1);
+    assert_int_equal(plumb__view_read(f->view, addrs[0], &byte, 1), 0);
+    assert_int_equal(plumb__view_read(f->view, addrs[2], &byte, 1), 0);
+    assert_int_equal(plumb__view_reads(f->view) - before, 1);
+    assert_int_equal(plumb__view_read(f->view, addrs[1], &byte, 1), 0);
+    assert_int_equal(plumb__view_reads(f->view) - before, 2);
+
+    /* a sample that reads nothing leaves nothing to renew */
+    assert_int_equal(plumb__view_renew(f->view), 0);
+    assert_int_equal(plumb__view_reads(f->view) - before, 3);
+    assert_int_equal(plumb__view_renew(f->view), 0);
+    assert_int_equal(plumb__view_reads(f->view) - before, 3);
+    assert_int_equal(plumb__view_read(f->view, addrs[0], &byte, 1), 0);
+    assert_int_equal(plumb__view_reads(f->view) - before, 4);
+}
+
 /* Prefetch reads many scattered blocks in one system call, once each. */
 static void prefetch_reads_scattered_blocks_once(void **state)
 {
@@ -281,6 +312,7 @@ int test_view_run(void)
         T(renew_reads_last_blocks_in_one_go),
         T(renew_skips_a_block_that_went_away),
         T(renew_merges_neighbours_within_a_page),
+        T(renew_forgets_blocks_not_read),
         T(prefetch_reads_scattered_blocks_once),
         T(evicts_when_full),
         T(refuses_bad_block_sizes),
