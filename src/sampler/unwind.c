@@ -30,8 +30,8 @@
 #define MAX_BLOCK 512                 /* largest struct prefix read at once */
 #define CODE_CACHE_MAX (1u << 16)     /* entries before the cache is reset */
 #define MAX_RAW_FRAMES (PLUMB_MAX_FRAMES + MAX_SKIPPED_FRAMES)
-#define VIEW_BLOCKS 512               /* blocks one sample holds at once */
-#define VIEW_BLOCK 64                 /* bytes a block (a cache line): view.h */
+#define VIEW_BLOCKS 128               /* blocks one sample holds at once */
+#define VIEW_BLOCK 256                /* bytes a block: see view.h */
 
 /* A frame as read from the chain, before its code object is decoded. */
 typedef struct {

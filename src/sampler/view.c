@@ -23,6 +23,8 @@ struct plumb__view {
     size_t last;           /* slot of the last hit */
     uint64_t *at;          /* page address of each slot */
     unsigned char *read_now; /* per slot: this sample read from it */
+    uint64_t *read_order;  /* the pages it read, first read first (cap) */
+    size_t n_read;
     unsigned char *data;   /* cap pages */
     uint64_t reads;
 };
@@ -43,8 +45,9 @@ int plumb__view_new(plumb__target_t *t, size_t pages, size_t block,
     v->cap = pages;
     v->at = calloc(pages, sizeof *v->at);
     v->read_now = calloc(pages, 1);
+    v->read_order = calloc(pages, sizeof *v->read_order);
     v->data = malloc(pages * v->page);
-    if (!v->at || !v->read_now || !v->data) {
+    if (!v->at || !v->read_now || !v->read_order || !v->data) {
         plumb__view_free(v);
         return PLUMB_ENOMEM;
     }
@@ -58,6 +61,7 @@ void plumb__view_free(plumb__view_t *v)
         return;
     free(v->at);
     free(v->read_now);
+    free(v->read_order);
     free(v->data);
     free(v);
 }
@@ -67,6 +71,7 @@ void plumb__view_reset(plumb__view_t *v)
     v->used = 0;
     v->next_evict = 0;
     v->last = 0;
+    v->n_read = 0;
 }
 
 uint64_t plumb__view_reads(const plumb__view_t *v)
@@ -122,6 +127,8 @@ int plumb__view_read(plumb__view_t *v, uint64_t addr, void *buf, size_t len)
             v->last = fresh;
             slot = (long)fresh;
         }
+        if (!v->read_now[slot] && v->n_read < v->cap)
+            v->read_order[v->n_read++] = page;
         v->read_now[slot] = 1;
         memcpy(out, v->data + (size_t)slot * v->page + off, chunk);
         out += chunk;
@@ -210,17 +217,21 @@ int plumb__view_prefetch(plumb__view_t *v, const uint64_t *addrs, size_t n,
 
 int plumb__view_renew(plumb__view_t *v)
 {
+    /* the first ones read: a walk that outgrows the view evicts its own
+     * start, which the next sample reads first */
     uint64_t again[PREFETCH_MAX];
-    size_t n = 0, most = batch_max(v);
-    for (size_t i = 0; i < v->used && n < most; i++)
-        if (v->read_now[i])
-            again[n++] = v->at[i];
+    size_t n = v->n_read < batch_max(v) ? v->n_read : batch_max(v);
+    memcpy(again, v->read_order, n * sizeof *again);
     for (size_t i = 1; i < n; i++) /* by address, so neighbours merge */
         for (size_t j = i; j > 0 && again[j - 1] > again[j]; j--) {
             uint64_t swap = again[j];
             again[j] = again[j - 1];
             again[j - 1] = swap;
         }
+    size_t kept = 0; /* a page evicted and read again is there twice */
+    for (size_t i = 0; i < n; i++)
+        if (kept == 0 || again[kept - 1] != again[i])
+            again[kept++] = again[i];
     plumb__view_reset(v);
-    return fetch(v, again, n);
+    return fetch(v, again, kept);
 }
