@@ -17,14 +17,17 @@ PYTHON = os.environ.get("PYTHON", sys.executable)
 
 def test_aa_reports_no_significant_difference(plumb):
     # The same command twice. A 3% minimum effect (instead of 1%) keeps a
-    # scheduler hiccup on a loaded machine from reading as an effect; the
-    # statistical false-positive rate itself is checked on seeded samples
-    # in tests/c/test_compare.c.
+    # scheduler hiccup on a loaded machine from reading as an effect. The
+    # interval itself leaves 1.0 out in 5% of such runs by design (alpha
+    # 0.05; that rate is checked on seeded samples in
+    # tests/c/test_compare.c), so here only the verdict and the estimate
+    # are held: the same command measures within the minimum effect of
+    # itself.
     doc = plumb.bench_json("--runs", "20", "--min-effect", "3",
                            "sleep 0.02", "sleep 0.02")
     [cmp] = wall(doc)
     assert cmp["verdict"] == "no significant difference"
-    assert cmp["ci_low"] <= 1.0 <= cmp["ci_high"] or cmp["p_value"] >= 0.05
+    assert 1 / 1.03 <= cmp["ratio"] <= 1.03
 
 
 def test_half_the_sleep_is_about_twice_as_fast(plumb):
