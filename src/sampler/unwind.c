@@ -31,7 +31,10 @@
 #define CODE_CACHE_MAX (1u << 16)     /* entries before the cache is reset */
 #define MAX_RAW_FRAMES (PLUMB_MAX_FRAMES + MAX_SKIPPED_FRAMES)
 #define VIEW_BLOCKS 128               /* blocks one sample holds at once */
-#define VIEW_BLOCK 256                /* bytes a block: see view.h */
+/* Bytes a block. Smaller blocks read fewer of the target's cache lines
+ * (view.h), but 64 made a 10,000-frame stack cost a system call per frame
+ * or two; 256 holds two or three frames. */
+#define VIEW_BLOCK 256
 
 /* A frame as read from the chain, before its code object is decoded. */
 typedef struct {
@@ -60,8 +63,8 @@ typedef struct {
  * the same code object (the target may free one and reuse the address). */
 typedef struct {
     uint64_t addr; /* 0: empty slot */
-    uint64_t checked_in; /* the sample that last re-read its header */
-    uint64_t type, name_addr, file_addr, table_addr;
+    uint64_t checked_in; /* the sample that last checked it again */
+    uint64_t name_addr, file_addr, table_addr;
     int firstlineno;
     int64_t bytecode_bytes; /* -1 when the version does not say */
     int64_t first_traceable_bytes; /* -1 when the version does not say */
@@ -555,6 +558,16 @@ static int same_code(const plumb__offsets_t *o, const unsigned char *a,
     return 1;
 }
 
+/* Bytes of bytecode before the first traceable instruction of the code
+ * object whose header is at head, -1 when the version does not say. */
+static int64_t first_traceable_of(const plumb__offsets_t *o,
+                                  const unsigned char *head)
+{
+    return o->code_first_traceable >= 0
+               ? (int64_t)load_int(head, o->code_first_traceable) * 2
+               : -1;
+}
+
 /* The cache entry for the code object at addr, decoding it on a miss or
  * when the address now holds another code object. */
 static int code_lookup(plumb__unwinder_t *u, uint64_t addr,
@@ -590,10 +603,7 @@ static int code_lookup(plumb__unwinder_t *u, uint64_t addr,
             e->file_addr == load_ptr(head, o->code_filename) &&
             e->table_addr == load_ptr(head, o->code_linetable) &&
             e->firstlineno == load_int(head, o->code_firstlineno) &&
-            e->first_traceable_bytes ==
-                (o->code_first_traceable >= 0
-                     ? (int64_t)load_int(head, o->code_first_traceable) * 2
-                     : -1)) {
+            e->first_traceable_bytes == first_traceable_of(o, head)) {
             e->checked_in = u->sample;
             *out = e;
             return 0;
@@ -614,10 +624,7 @@ static int code_lookup(plumb__unwinder_t *u, uint64_t addr,
             return PLUMB_EIO; /* not a code object: a torn frame */
         bytecode_bytes = units * 2;
     }
-    int64_t first_traceable_bytes =
-        o->code_first_traceable >= 0
-            ? (int64_t)load_int(head, o->code_first_traceable) * 2
-            : -1;
+    int64_t first_traceable_bytes = first_traceable_of(o, head);
     if ((rc = check_code_type(u, type)) != 0)
         return rc;
     const char *function, *file;
@@ -653,7 +660,6 @@ static int code_lookup(plumb__unwinder_t *u, uint64_t addr,
     free(e->ranges);
     e->addr = addr;
     e->checked_in = u->sample;
-    e->type = type;
     e->name_addr = name_addr;
     e->file_addr = file_addr;
     e->table_addr = table_addr;

@@ -11,7 +11,7 @@
 #include <string.h>
 
 /* Pages fetched by one prefetch at most: more would evict one another. */
-#define PREFETCH_MAX 256
+#define PREFETCH_MAX 64
 
 struct plumb__view {
     plumb__target_t *target;
