@@ -50,6 +50,16 @@ extern char **environ;
 
 typedef enum { PROC_PENDING, PROC_CONNECTED, PROC_IGNORED } proc_state_t;
 
+/* A thread that earlier samples met: its label and its list entry, so a
+ * sample neither formats the one nor searches for the other again. */
+typedef struct {
+    uint64_t thread_id;
+    int native_id;
+    uint64_t tick;                 /* the sample that last met it; 0: free */
+    plumb_profile_thread_t *entry; /* NULL: met when the list was full */
+    char label[64];
+} known_thread_t;
+
 /* One process read by the session. */
 typedef struct {
     int pid;
@@ -59,6 +69,7 @@ typedef struct {
     plumb__python_t python;
     plumb__unwinder_t *unwinder;
     plumb__threads_t *threads;
+    known_thread_t *known;       /* MAX_THREADS of them */
 } proc_t;
 
 typedef struct {
@@ -66,6 +77,7 @@ typedef struct {
     size_t n_procs;
     int children;
     plumb__thread_stack_t *stacks;
+    uint64_t tick;               /* samples taken, this one included */
     const atomic_int *stop;      /* set by plumb_profile_stop; or NULL */
     char why[512];               /* the last finder's sentence */
 } session_t;
@@ -102,9 +114,11 @@ static void proc_close(proc_t *pr)
     plumb__unwinder_free(pr->unwinder);
     plumb__threads_free(pr->threads);
     plumb__target_close(pr->target);
+    free(pr->known);
     pr->unwinder = NULL;
     pr->threads = NULL;
     pr->target = NULL;
+    pr->known = NULL;
 }
 
 static void session_close(session_t *s)
@@ -170,6 +184,8 @@ static int try_connect(session_t *s, proc_t *pr)
                                   sizeof why);
     if (!err)
         err = plumb__threads_new(pr->pid, &pr->threads);
+    if (!err && !(pr->known = calloc(MAX_THREADS, sizeof *pr->known)))
+        err = PLUMB_ENOMEM;
     if (!err) {
         pr->state = PROC_CONNECTED;
         return 0;
@@ -285,6 +301,32 @@ static plumb_profile_thread_t *note_thread(plumb_profile_t *p,
     return t;
 }
 
+/* t's label and list entry: from an earlier sample, or made now in the
+ * slot of the thread met longest ago. A sample reads at most MAX_THREADS
+ * threads, so it never evicts one it has met itself. */
+static const known_thread_t *know_thread(const session_t *s, proc_t *pr,
+                                         const plumb__thread_stack_t *t,
+                                         plumb_profile_t *p)
+{
+    known_thread_t *k = pr->known, *stalest = pr->known;
+    for (size_t i = 0; i < MAX_THREADS; i++, k++) {
+        if (k->tick && k->thread_id == t->thread_id &&
+            k->native_id == t->native_id) {
+            k->tick = s->tick;
+            return k;
+        }
+        if (k->tick < stalest->tick)
+            stalest = k;
+    }
+    k = stalest;
+    k->thread_id = t->thread_id;
+    k->native_id = t->native_id;
+    k->tick = s->tick;
+    thread_label(s, pr, t, k->label, sizeof k->label);
+    k->entry = note_thread(p, k->label);
+    return k;
+}
+
 /* Reads one process's threads into the profile. PLUMB_EIO for a torn
  * read, PLUMB_ENOTFOUND when the process is gone. */
 static int sample_proc(session_t *s, proc_t *pr, const plumb_profile_opts_t *o,
@@ -301,9 +343,8 @@ static int sample_proc(session_t *s, proc_t *pr, const plumb_profile_opts_t *o,
             continue;
         if (o->only_thread_id && t->thread_id != o->only_thread_id)
             continue;
-        char label[64];
-        thread_label(s, pr, t, label, sizeof label);
-        plumb_profile_thread_t *entry = note_thread(p, label);
+        const known_thread_t *known = know_thread(s, pr, t, p);
+        plumb_profile_thread_t *entry = known->entry;
         if (entry && t->holds_gil >= 0) {
             entry->gil_known = 1;
             entry->gil_ticks += (uint64_t)t->holds_gil;
@@ -316,7 +357,7 @@ static int sample_proc(session_t *s, proc_t *pr, const plumb_profile_opts_t *o,
          * nothing to attribute */
         if (t->n_frames == 0)
             continue;
-        if ((err = plumb_stack_add(p->stacks, label, t->frames, t->n_frames,
+        if ((err = plumb_stack_add(p->stacks, known->label, t->frames, t->n_frames,
                                    t->truncated, 1)) != 0)
             return err;
         if (entry)
@@ -332,6 +373,7 @@ static int sample_all(session_t *s, const plumb_profile_opts_t *o,
                       plumb_profile_t *p)
 {
     int read_any = 0, torn = 0;
+    s->tick++;
     for (size_t i = 0; i < s->n_procs; i++) {
         proc_t *pr = &s->procs[i];
         if (pr->state != PROC_CONNECTED)

@@ -7,6 +7,7 @@ truncated with a marker that says so)". Each case runs on Debian's
 /usr/bin/python3 (3.11, built differently from pyenv's) and on the newest
 pyenv CPython there is (3.13 or 3.12). Every plumb run has a timeout: a hang
 fails the test instead of stalling the suite."""
+import json
 import os
 import re
 import signal
@@ -170,6 +171,34 @@ def test_a_target_that_starts_and_ends_hundreds_of_threads(plumb, tmp_path,
     assert proc.returncode == 0, proc.stderr
     assert samples_in(counts, "main_work") > 0
     assert samples_in(counts, "churn") > 0
+
+
+@pytest.mark.parametrize("python", PYTHONS)
+def test_threads_past_the_listed_ones_are_counted_once_each(plumb, tmp_path,
+                                                            python):
+    # 300 threads one after another, each met by about a dozen samples:
+    # the profile lists 256 and counts every thread in threads_seen once,
+    # not once per sample (it counted 823 here before).
+    path = program(tmp_path, "many.py", """
+        import threading
+
+        def short():
+            time.sleep(0.006)
+
+        for i in range(300):
+            t = threading.Thread(target=short)
+            t.start()
+            t.join()
+    """)
+    proc = plumb.run("profile", "--no-store", "--mode", "wall", "--format",
+                     "json", "--", python, "-S", path, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    profile = json.loads(proc.stdout)
+    assert len(profile["threads"]) == 256
+    # the main thread and the 300; a thread met once before CPython
+    # records its kernel id is listed under its Python id too
+    assert 256 < profile["header"]["threads_seen"] <= 301 + 5, \
+        profile["header"]
 
 
 @pytest.mark.parametrize("python", PYTHONS)
