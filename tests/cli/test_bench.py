@@ -4,9 +4,7 @@ The machine these run on is a shared, noisy 2-core VM: each check on real
 timings has a margin that holds there, and says why it is that wide."""
 import json
 import os
-import signal
 import sys
-import time
 
 import pytest
 

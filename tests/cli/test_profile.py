@@ -10,8 +10,6 @@ import subprocess
 
 import pytest
 
-from conftest import PLUMB
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROGRAMS = os.path.join(HERE, "programs")
 

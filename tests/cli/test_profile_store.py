@@ -7,7 +7,6 @@ import stat
 import sys
 import threading
 
-from conftest import PLUMB  # noqa: F401 (the fixture's module)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROGRAMS = os.path.join(HERE, "programs")
