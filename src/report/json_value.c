@@ -1,9 +1,10 @@
-/* json_value.c: the values both of plumb's own JSON documents (a session's,
- * json.c, and a profile's, profile_json.c) are made of, so that they follow
- * one set of conventions (docs/json.md): null for what does not exist,
- * U+FFFD for bytes that are not UTF-8, and one way to check that every
- * allocation along the way succeeded. The shape of each document is its
- * renderer's. */
+/* json_value.c: the values plumb's own JSON documents (a session's,
+ * json.c, a profile's, profile_json.c, and a memory profile's,
+ * mem_json.c) are made of, so that they follow one set of conventions
+ * (docs/json.md): null for what does not exist, U+FFFD for bytes that are
+ * not UTF-8, and one way to check that every allocation along the way
+ * succeeded; and the list of stacks both kinds of profile end with. The
+ * shape of each document is its renderer's. */
 #include "report/report.h"
 #include "utf8.h"
 
@@ -78,4 +79,53 @@ int plumb__json_dump(const json_t *doc, plumb__buf_t *b)
         return PLUMB_ENOMEM;
     plumb__buf_puts(b, "\n");
     return b->failed ? PLUMB_ENOMEM : 0;
+}
+
+static json_t *frame_json(const plumb_frame_t *f)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    int failed = 0;
+    failed |= plumb__json_put(o, "function", plumb__json_text(f->function));
+    failed |= plumb__json_put(o, "file", plumb__json_known_text(f->file));
+    failed |= plumb__json_put(o, "line", f->line > 0 ? json_integer(f->line)
+                                                     : json_null());
+    return plumb__json_finish(o, failed);
+}
+
+typedef struct {
+    json_t *stacks;
+    const char *count_key;
+} stacks_arg_t;
+
+/* plumb_stack_each's visitor: appends one stack to the list. */
+static int add_stack(const plumb_stack_path_t *path, void *arg)
+{
+    const stacks_arg_t *a = arg;
+    json_t *o = json_object(), *frames = json_array();
+    int failed = !o || !frames;
+    for (size_t i = 0; i < path->n_frames && !failed; i++)
+        failed |= plumb__json_push(frames, frame_json(&path->frames[i]));
+    if (failed) {
+        json_decref(frames);
+        json_decref(o);
+        return PLUMB_ENOMEM;
+    }
+    failed |= plumb__json_put(o, "thread", plumb__json_text(path->thread));
+    failed |= plumb__json_put(o, "frames", frames);
+    failed |= plumb__json_put(o, a->count_key, plumb__json_count(path->count));
+    failed |= plumb__json_put(o, "truncated", json_boolean(path->truncated));
+    if (plumb__json_push(a->stacks, plumb__json_finish(o, failed)) < 0)
+        return PLUMB_ENOMEM;
+    return 0;
+}
+
+json_t *plumb__json_stacks(const plumb_stack_t *st, const char *count_key)
+{
+    stacks_arg_t a = {json_array(), count_key};
+    if (!a.stacks)
+        return NULL;
+    int err = plumb_stack_each(st, add_stack, &a);
+    return plumb__json_finish(a.stacks, err != 0);
 }

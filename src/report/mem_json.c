@@ -84,50 +84,6 @@ static json_t *timeline_json(const plumb_mem_t *m)
     return plumb__json_finish(arr, failed);
 }
 
-static json_t *frame_json(const plumb_frame_t *f)
-{
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
-    int failed = 0;
-    failed |= plumb__json_put(o, "function", plumb__json_text(f->function));
-    failed |= plumb__json_put(o, "file", plumb__json_known_text(f->file));
-    failed |= plumb__json_put(o, "line", f->line > 0 ? json_integer(f->line)
-                                                     : json_null());
-    return plumb__json_finish(o, failed);
-}
-
-/* plumb_stack_each's visitor: appends one stack to the array in arg. */
-static int add_stack(const plumb_stack_path_t *path, void *arg)
-{
-    json_t *stacks = arg;
-    json_t *o = json_object(), *frames = json_array();
-    int failed = !o || !frames;
-    for (size_t i = 0; i < path->n_frames && !failed; i++)
-        failed |= plumb__json_push(frames, frame_json(&path->frames[i]));
-    if (failed) {
-        json_decref(frames);
-        json_decref(o);
-        return PLUMB_ENOMEM;
-    }
-    failed |= plumb__json_put(o, "thread", plumb__json_text(path->thread));
-    failed |= plumb__json_put(o, "frames", frames);
-    failed |= plumb__json_put(o, "truncated", json_boolean(path->truncated));
-    failed |= plumb__json_put(o, "bytes", plumb__json_count(path->count));
-    if (plumb__json_push(stacks, plumb__json_finish(o, failed)) < 0)
-        return PLUMB_ENOMEM;
-    return 0;
-}
-
-static json_t *stacks_json(const plumb_stack_t *st)
-{
-    json_t *arr = json_array();
-    if (!arr)
-        return NULL;
-    int err = plumb_stack_each(st, add_stack, arr);
-    return plumb__json_finish(arr, err != 0);
-}
-
 /* Every line (by_line 1, by self bytes) or function (by total bytes) of an
  * aggregate, in the summary's order. */
 static json_t *entries_json(const plumb_stack_t *st, int by_line)
@@ -185,9 +141,12 @@ int plumb_report_mem_json(const plumb_mem_t *m, char **out)
     failed |= plumb__json_put(root, "kind", json_string("mem"));
     failed |= plumb__json_put(root, "header", header_json(m));
     failed |= plumb__json_put(root, "timeline", timeline_json(m));
-    failed |= plumb__json_put(root, "peak", stacks_json(m->peak));
-    failed |= plumb__json_put(root, "allocated", stacks_json(m->allocated));
-    failed |= plumb__json_put(root, "end", stacks_json(m->end));
+    failed |= plumb__json_put(root, "peak",
+                              plumb__json_stacks(m->peak, "bytes"));
+    failed |= plumb__json_put(root, "allocated",
+                              plumb__json_stacks(m->allocated, "bytes"));
+    failed |= plumb__json_put(root, "end",
+                              plumb__json_stacks(m->end, "bytes"));
     failed |= plumb__json_put(root, "peak_lines", entries_json(m->peak, 1));
     failed |=
         plumb__json_put(root, "peak_functions", entries_json(m->peak, 0));

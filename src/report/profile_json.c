@@ -99,50 +99,6 @@ static json_t *entries_json(const plumb_profile_t *p, int by_line)
     return plumb__json_finish(arr, failed);
 }
 
-static json_t *frame_json(const plumb_frame_t *f)
-{
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
-    int failed = 0;
-    failed |= plumb__json_put(o, "function", plumb__json_text(f->function));
-    failed |= plumb__json_put(o, "file", plumb__json_known_text(f->file));
-    failed |= plumb__json_put(o, "line", f->line > 0 ? json_integer(f->line)
-                                                     : json_null());
-    return plumb__json_finish(o, failed);
-}
-
-/* plumb_stack_each's visitor: appends one stack to the array in arg. */
-static int add_stack(const plumb_stack_path_t *path, void *arg)
-{
-    json_t *stacks = arg;
-    json_t *o = json_object(), *frames = json_array();
-    int failed = !o || !frames;
-    for (size_t i = 0; i < path->n_frames && !failed; i++)
-        failed |= plumb__json_push(frames, frame_json(&path->frames[i]));
-    if (failed) {
-        json_decref(frames);
-        json_decref(o);
-        return PLUMB_ENOMEM;
-    }
-    failed |= plumb__json_put(o, "thread", plumb__json_text(path->thread));
-    failed |= plumb__json_put(o, "frames", frames);
-    failed |= plumb__json_put(o, "count", plumb__json_count(path->count));
-    failed |= plumb__json_put(o, "truncated", json_boolean(path->truncated));
-    if (plumb__json_push(stacks, plumb__json_finish(o, failed)) < 0)
-        return PLUMB_ENOMEM;
-    return 0;
-}
-
-static json_t *stacks_json(const plumb_profile_t *p)
-{
-    json_t *arr = json_array();
-    if (!arr)
-        return NULL;
-    int err = plumb_stack_each(p->stacks, add_stack, arr);
-    return plumb__json_finish(arr, err != 0);
-}
-
 int plumb_report_profile_json(const plumb_profile_t *p, char **out)
 {
     if (!out)
@@ -166,7 +122,8 @@ int plumb_report_profile_json(const plumb_profile_t *p, char **out)
     failed |= plumb__json_put(root, "threads", threads_json(p));
     failed |= plumb__json_put(root, "functions", entries_json(p, 0));
     failed |= plumb__json_put(root, "lines", entries_json(p, 1));
-    failed |= plumb__json_put(root, "stacks", stacks_json(p));
+    failed |= plumb__json_put(root, "stacks",
+                              plumb__json_stacks(p->stacks, "count"));
     if (!failed)
         err = plumb__json_dump(root, &b);
     json_decref(root);

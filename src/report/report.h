@@ -107,6 +107,9 @@ json_t *plumb__json_finish(json_t *value, int failed);
 /* Appends doc to b, indented by two, keys in insertion order, and a final
  * newline. PLUMB_ENOMEM. */
 int plumb__json_dump(const json_t *doc, plumb__buf_t *b);
+/* st's stacks, in plumb_stack_each's order, each {thread, frames: [{function,
+ * file, line}], count_key: its count, truncated}. NULL when out of memory. */
+json_t *plumb__json_stacks(const plumb_stack_t *st, const char *count_key);
 
 /* The renderers. */
 int plumb__report_text(const plumb_session_t *s, const plumb_analysis_t *a,
