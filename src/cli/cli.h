@@ -66,6 +66,9 @@ char *cli_join_words(const char *first, int argc, char *const *argv);
  * never sees half a file. "-" is stdout; a path that exists and is not a
  * regular file (/dev/null, a FIFO) is written in place, never replaced. */
 int cli_write_text(const char *path, const char *text);
+/* cli_write_text to path (NULL or "-": stdout), saying what went wrong
+ * and what to check when it fails. CLI_OK or CLI_FAILED. */
+int cli_emit_text(const char *path, const char *text);
 /* Prints which functions gained or lost share from a to b. */
 int cli_print_profile_diff(const plumb_profile_t *a, const plumb_profile_t *b,
                            const char *color, unsigned top);

@@ -5,7 +5,6 @@
 #define _GNU_SOURCE
 #include "cli/cli.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,12 +75,7 @@ int cli_print_mem(const plumb_mem_t *m, const char *format,
                   plumb_strerror(err));
         return CLI_FAILED;
     }
-    int rc = CLI_OK;
-    if (cli_write_text(to_stdout ? "-" : path, text) != 0) {
-        cli_error("cannot write %s: %s", to_stdout ? "stdout" : path,
-                  strerror(errno));
-        rc = CLI_FAILED;
-    }
+    int rc = cli_emit_text(path, text);
     free(text);
     return rc;
 }

@@ -103,6 +103,19 @@ int cli_write_text(const char *path, const char *text)
     return -1;
 }
 
+int cli_emit_text(const char *path, const char *text)
+{
+    int to_stdout = !path || !strcmp(path, "-");
+    if (cli_write_text(to_stdout ? "-" : path, text) == 0)
+        return CLI_OK;
+    if (to_stdout)
+        cli_error("cannot write to stdout: %s", strerror(errno));
+    else
+        cli_error("cannot write %s: %s; check the directory exists and is "
+                  "writable", path, strerror(errno));
+    return CLI_FAILED;
+}
+
 static int export_one(const plumb_session_t *s, const plumb_analysis_t *a,
                       plumb_format_t format, const char *path,
                       const char *what, int verbose)

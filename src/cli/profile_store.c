@@ -4,7 +4,6 @@
 #define _GNU_SOURCE
 #include "cli/cli.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,12 +82,7 @@ int cli_print_profile(const plumb_profile_t *p, const char *format,
         cli_error("cannot render the profile: %s", plumb_strerror(err));
         return CLI_FAILED;
     }
-    int rc = CLI_OK;
-    if (cli_write_text(to_stdout ? "-" : path, text) != 0) {
-        cli_error("cannot write %s: %s", to_stdout ? "stdout" : path,
-                  strerror(errno));
-        rc = CLI_FAILED;
-    }
+    int rc = cli_emit_text(path, text);
     free(text);
     return rc;
 }

@@ -241,8 +241,7 @@ static int report(const plumb_sql_trace_t *t, const options_t *o)
     if (err) {
         cli_error("cannot write the report: %s", plumb_strerror(err));
         rc = CLI_FAILED;
-    } else if ((rc = cli_write_text(o->output ? o->output : "-", text)) ==
-                   CLI_OK &&
+    } else if ((rc = cli_emit_text(o->output, text)) == CLI_OK &&
                !to_stdout) {
         cli_note("SQL report (%zu finding%s) written to %s", a->n_findings,
                  a->n_findings == 1 ? "" : "s", o->output);

@@ -108,6 +108,17 @@ def sleeper(*argv):
                             stderr=subprocess.DEVNULL)
 
 
+def test_profile_to_an_unwritable_output(plumb, tmp_path):
+    out = tmp_path / "no-such-dir" / "profile.txt"
+    proc = plumb.run("profile", "-o", str(out), "--", sys.executable, "-c",
+                     "pass", check=1)
+    assert (f"cannot write {out}: No such file or directory; check the "
+            "directory exists and is writable") in proc.stderr
+    # the profile is not lost: it is in the store
+    assert "stored as run 1" in proc.stderr
+    assert "profile" in plumb.run("runs", check=0).stdout
+
+
 def test_profile_a_pid_that_is_gone(plumb):
     gone = sleeper("true")
     gone.wait()

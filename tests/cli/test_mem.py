@@ -317,6 +317,15 @@ def test_an_unusable_store_fails_before_the_program_runs(plumb, tmp_path):
     assert not marker.exists()
 
 
+def test_an_unwritable_output_is_an_error_and_the_profile_is_stored(plumb,
+                                                                     tmp_path):
+    out = tmp_path / "no-such-dir" / "mem.json"
+    proc = fake(plumb, "-o", str(out), "--", PYTHON, "-c", "pass", check=1)
+    assert (f"cannot write {out}: No such file or directory; check the "
+            "directory exists and is writable") in proc.stderr
+    assert "stored as run" in proc.stderr
+
+
 # ---- a program that dies ----------------------------------------------------
 
 def test_a_program_that_dies_after_a_snapshot_is_reported_partial(plumb):

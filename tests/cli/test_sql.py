@@ -249,6 +249,11 @@ def test_errors(plumb, shop, tmp_path):
                str(tmp_path / "q.sql"), check=1)
     assert "cannot open the database" in proc.stderr
     assert "gone.db" in proc.stderr
+    out = tmp_path / "no-such-dir" / "report.txt"
+    proc = sql(plumb, "analyze", "--db", shop, "-o", str(out),
+               str(tmp_path / "q.sql"), check=1)
+    assert (f"cannot write {out}: No such file or directory; check the "
+            "directory exists and is writable") in proc.stderr
     proc = sql(plumb, "--", "/bin/true", check=1)
     assert "without writing a SQL trace" in proc.stderr
     proc = sql(plumb, "--", "no-such-program-here", check=1)
