@@ -357,8 +357,8 @@ static int sample_proc(session_t *s, proc_t *pr, const plumb_profile_opts_t *o,
          * nothing to attribute */
         if (t->n_frames == 0)
             continue;
-        if ((err = plumb_stack_add(p->stacks, known->label, t->frames, t->n_frames,
-                                   t->truncated, 1)) != 0)
+        if ((err = plumb_stack_add(p->stacks, known->label, t->frames,
+                                   t->n_frames, t->truncated, 1)) != 0)
             return err;
         if (entry)
             entry->stacks++;
