@@ -174,7 +174,7 @@ FUZZ_SRC_mem_json := src/mem.c src/stack.c src/utf8.c src/report/mem_json.c \
     src/report/mem.c src/report/json_value.c src/report/format.c \
     src/report/profile.c src/metric.c
 FUZZ_LIBS_mem_json := $(LIBS)
-FUZZ_SRC_sql := src/sql.c
+FUZZ_SRC_sql := src/sql.c src/sql_token.c src/sql_access.c src/sql_index.c
 FUZZ_SRC_sql_trace := src/sql_trace.c
 FUZZ_LIBS_sql_trace := $(LIBS)
 

@@ -2,8 +2,8 @@
  * index on a scratch database: the traced reads timed without it and with
  * it, their results compared row for row (by digest), the plan of the
  * first read before and after, the index's size, and what the index costs
- * the traced writes. It does not choose candidates (sql.c does) nor word
- * the advice (the report does).
+ * the traced writes. It does not choose candidates (sql_index.c does) nor
+ * word the advice (the report does).
  *
  * Fairness: both sides run on the same session with fresh statistics
  * (ANALYZE before each), each block after one untimed warm-up round, and
