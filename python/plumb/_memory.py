@@ -30,13 +30,10 @@ import threading
 from typing import Any, Callable, List, NamedTuple, Optional, Union
 
 from . import _core
+from ._report_file import save as save_report
 
 DEFAULT_SAMPLE_BYTES = _core.MEM_DEFAULT_MEAN_BYTES  # plumb mem's default
 STACKS = ("peak", "allocated", "end")
-FORMATS = ("text", "collapsed", "speedscope", "json")
-_SUFFIXES = ((".speedscope.json", "speedscope"), (".json", "json"),
-             (".collapsed", "collapsed"), (".folded", "collapsed"),
-             (".txt", "text"))
 
 _lock = threading.Lock()
 _running: Optional["Memory"] = None
@@ -304,21 +301,11 @@ class Memory:
         speedscope or json; without one the name says it: .txt,
         .collapsed or .folded, .speedscope.json, .json). Returns the
         format written."""
-        fmt = format if format is not None else _format_of(os.fspath(path))
-        if fmt not in FORMATS:
-            raise ValueError(f"plumb.memory: format must be one of "
-                             f"{', '.join(FORMATS)} (got {fmt!r})")
-        if fmt == "text":
-            text = self.summary(top=top)
-        elif fmt == "collapsed":
-            text = self.collapsed(stacks)
-        elif fmt == "speedscope":
-            text = self.speedscope(stacks)
-        else:
-            text = self.json()
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-        return fmt
+        return save_report("plumb.memory", path, format, {
+            "text": lambda: self.summary(top=top),
+            "collapsed": lambda: self.collapsed(stacks),
+            "speedscope": lambda: self.speedscope(stacks),
+            "json": self.json})
 
     def __str__(self) -> str:
         if self._state != "done":
@@ -343,17 +330,6 @@ def _size(n: float) -> str:
             return f"{n:.4g} {unit}" if unit != "B" else f"{int(n)} B"
         n /= 1000
     return f"{n:.4g} TB"
-
-
-def _format_of(path: str) -> str:
-    lower = path.lower()
-    for suffix, fmt in _SUFFIXES:
-        if lower.endswith(suffix):
-            return fmt
-    raise ValueError(f"plumb.memory: cannot tell the format of {path!r} "
-                     f"from its name: pass format= (one of "
-                     f"{', '.join(FORMATS)}) or name it .txt, .collapsed, "
-                     f".folded, .speedscope.json or .json")
 
 
 def memory(fn: Optional[Callable] = None, *,

@@ -25,14 +25,10 @@ import threading
 from typing import Any, Callable, List, NamedTuple, Optional, Union
 
 from . import _core
+from ._report_file import save as save_report
 
 DEFAULT_RATE = _core.PROFILE_RATE_HZ  # plumb profile's default, 2000
 MODES = ("cpu", "wall")
-FORMATS = ("text", "collapsed", "speedscope", "json")
-# Longest suffix first: a speedscope file is JSON too.
-_SUFFIXES = ((".speedscope.json", "speedscope"), (".json", "json"),
-             (".collapsed", "collapsed"), (".folded", "collapsed"),
-             (".txt", "text"))
 
 # The profile this process is taking, if any (guarded by _lock).
 _lock = threading.Lock()
@@ -356,21 +352,11 @@ class Profile:
         speedscope or json); without one, the name says it: .txt,
         .collapsed or .folded, .speedscope.json, .json. Returns the format
         written."""
-        fmt = format if format is not None else _format_of(os.fspath(path))
-        if fmt not in FORMATS:
-            raise ValueError(f"plumb.profile: format must be one of "
-                             f"{', '.join(FORMATS)} (got {fmt!r})")
-        if fmt == "text":
-            text = self.summary(top=top)
-        elif fmt == "collapsed":
-            text = self.collapsed()
-        elif fmt == "speedscope":
-            text = self.speedscope()
-        else:
-            text = self.json()
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-        return fmt
+        return save_report("plumb.profile", path, format, {
+            "text": lambda: self.summary(top=top),
+            "collapsed": self.collapsed,
+            "speedscope": self.speedscope,
+            "json": self.json})
 
     def __str__(self) -> str:
         if self._state != "done":
@@ -386,17 +372,6 @@ class Profile:
                 f"{h['samples']} samples ({h['dropped']} dropped) in "
                 f"{h['duration_ns'] / 1e9:.3g} s, "
                 f"{h['achieved_hz']:.0f} Hz achieved>")
-
-
-def _format_of(path: str) -> str:
-    lower = path.lower()
-    for suffix, fmt in _SUFFIXES:
-        if lower.endswith(suffix):
-            return fmt
-    raise ValueError(f"plumb.profile: cannot tell the format of {path!r} "
-                     f"from its name: pass format= (one of "
-                     f"{', '.join(FORMATS)}) or name it .txt, .collapsed, "
-                     f".folded, .speedscope.json or .json")
 
 
 def profile(fn: Optional[Callable] = None, *, rate: float = DEFAULT_RATE,
