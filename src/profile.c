@@ -269,12 +269,12 @@ static void thread_label(const session_t *s, const proc_t *pr,
                  (unsigned long long)t->thread_id);
 }
 
-/* Whether a thread counts in cpu mode: the kernel says it is running. Where
- * the version hides the kernel's thread id (before 3.11), the GIL holder
- * stands in: only it can be running Python code. */
-/* A thread holding the GIL runs (Python, or C code that keeps the GIL), so
+/* Whether a thread counts in cpu mode: the kernel says it is running. A
+ * thread holding the GIL runs (Python, or C code that keeps the GIL), so
  * only the others cost a read of their scheduler state: a CPU-bound
- * single-threaded program is then sampled without one. */
+ * single-threaded program is then sampled without one. Where the version
+ * hides the kernel's thread id (before 3.11), the GIL holder is the only
+ * thread counted: only it can be running Python code. */
 static int on_cpu(proc_t *pr, const plumb__thread_stack_t *t)
 {
     if (t->holds_gil == 1)
