@@ -31,9 +31,13 @@ void cli_catch_interrupts(void)
     sigaction(SIGHUP, &sa, NULL);
 }
 
+/* Both flush stdout first: where stdout and stderr go to one pipe or file
+ * (2>&1 in CI logs), a note stays after the report lines written before
+ * it instead of overtaking them from stdout's buffer. */
 void cli_error(const char *fmt, ...)
 {
     va_list ap;
+    fflush(stdout);
     va_start(ap, fmt);
     fputs("plumb: error: ", stderr);
     vfprintf(stderr, fmt, ap);
@@ -44,6 +48,7 @@ void cli_error(const char *fmt, ...)
 void cli_note(const char *fmt, ...)
 {
     va_list ap;
+    fflush(stdout);
     va_start(ap, fmt);
     fputs("plumb: ", stderr);
     vfprintf(stderr, fmt, ap);

@@ -45,12 +45,15 @@ int cli_parse_percent(const char *text, double *out);
 /* Opens the store at the path the user chose (or the default); prints the
  * error and returns NULL when it cannot. */
 plumb_store_t *cli_open_store(const char *path);
-/* Saves a profile in the open store and says where on stderr ("stored as
- * run N in PATH"), or prints why not. argv: plumb's own words after
- * "plumb"; cmd_argv: the profiled command (none when attached). */
+/* Saves a profile in the open store as run *run_id, or prints why not.
+ * argv: plumb's own words after "plumb"; cmd_argv: the profiled command
+ * (none when attached). The caller says where it went (cli_note_stored)
+ * once the report is out, so that the note ends the output. */
 int cli_profile_save(plumb_store_t *st, const char *store_path,
                      const plumb_profile_t *p, int argc, char **argv,
-                     int cmd_argc, char **cmd_argv);
+                     int cmd_argc, char **cmd_argv, int64_t *run_id);
+/* "plumb: stored as run N in PATH" on stderr. */
+void cli_note_stored(int64_t run_id, const char *store_path);
 /* 1 when `format` is one a profile can be written in (text, json,
  * collapsed, speedscope); otherwise says so and returns 0. */
 int cli_profile_format_ok(const char *format);
@@ -139,11 +142,12 @@ int cli_sql(int argc, char **argv);
 
 /* ---- memory profiles (mem_output.c) ---- */
 
-/* Saves a memory profile in the open store and says where on stderr
- * ("stored as run N in PATH"), or prints why not. argv: plumb's own words
- * after "plumb". */
+/* Saves a memory profile in the open store as run *run_id, or prints why
+ * not. argv: plumb's own words after "plumb". As with cli_profile_save,
+ * the caller notes where it went after the report. */
 int cli_mem_save(plumb_store_t *st, const char *store_path,
-                 const plumb_mem_t *m, int argc, char **argv);
+                 const plumb_mem_t *m, int argc, char **argv,
+                 int64_t *run_id);
 /* 1 when `which` is one of peak, allocated and end; else says so, 0. */
 int cli_mem_stacks_ok(const char *which);
 /* Writes a memory profile to `path` (NULL or "-": stdout): the summary

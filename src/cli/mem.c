@@ -256,11 +256,16 @@ int cli_mem(int argc, char **argv)
     snprintf(m->command, sizeof m->command, "%s", command);
     m->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     m->exit_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-    int stored = !st || cli_mem_save(st, store_path, m, argc, argv) == 0;
+    int64_t run_id = 0;
+    int stored = !st || cli_mem_save(st, store_path, m, argc, argv,
+                                     &run_id) == 0;
+    /* stored first, said last: see plumb profile */
     rc = cli_print_mem(m, format, stacks, color, top, output);
     if (rc == CLI_OK && output)
         cli_note("memory profile (%llu samples) written to %s",
                  (unsigned long long)m->samples, output);
+    if (st && stored)
+        cli_note_stored(run_id, store_path);
     if (rc == CLI_OK && !stored)
         rc = CLI_FAILED;
 out:

@@ -9,25 +9,22 @@
 #include <string.h>
 
 int cli_mem_save(plumb_store_t *st, const char *store_path,
-                 const plumb_mem_t *m, int argc, char **argv)
+                 const plumb_mem_t *m, int argc, char **argv,
+                 int64_t *run_id)
 {
     plumb_env_t env;
-    int64_t run_id = 0;
     char *invocation = cli_join_words("plumb", argc, argv);
     int err = invocation ? 0 : PLUMB_ENOMEM;
     if (!err)
         err = plumb_env_collect(&env);
     if (!err)
-        err = plumb_store_save_mem(st, m, &env, invocation, &run_id);
+        err = plumb_store_save_mem(st, m, &env, invocation, run_id);
     if (err)
         cli_error("cannot store the memory profile in %s: %s; nothing was "
                   "stored",
                   plumb_store_default_path(store_path),
                   *plumb_store_errmsg(st) ? plumb_store_errmsg(st)
                                           : plumb_strerror(err));
-    else
-        cli_note("stored as run %lld in %s", (long long)run_id,
-                 plumb_store_default_path(store_path));
     free(invocation);
     return err;
 }

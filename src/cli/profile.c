@@ -176,15 +176,20 @@ int cli_profile(int argc, char **argv)
     else
         snprintf(p->command, sizeof p->command, "pid %ld", (long)p->pid);
     free(command);
+    int64_t run_id = 0;
     int stored = !st || cli_profile_save(st, store_path, p, argc, argv,
                                          pid ? 0 : argc - optind,
-                                         argv + optind) == 0;
-    plumb_store_close(st);
+                                         argv + optind, &run_id) == 0;
+    /* stored before the report is written, so that a reader that stops
+     * early (| head) loses nothing; said after it, where it is seen */
     int rc = cli_print_profile(p, format, color, top, output);
     if (rc == CLI_OK && output)
         cli_note("%llu samples (%llu dropped) written to %s",
                  (unsigned long long)p->samples,
                  (unsigned long long)p->dropped, output);
+    if (st && stored)
+        cli_note_stored(run_id, store_path);
+    plumb_store_close(st);
     plumb_profile_free(p);
     return rc == CLI_OK && !stored ? CLI_FAILED : rc;
 }

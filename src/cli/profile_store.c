@@ -25,10 +25,9 @@ char *cli_join_words(const char *first, int argc, char *const *argv)
 
 int cli_profile_save(plumb_store_t *st, const char *store_path,
                      const plumb_profile_t *p, int argc, char **argv,
-                     int cmd_argc, char **cmd_argv)
+                     int cmd_argc, char **cmd_argv, int64_t *run_id)
 {
     plumb_env_t env;
-    int64_t run_id = 0;
     char *invocation = cli_join_words("plumb", argc, argv);
     char *command = cmd_argc > 0 ? cli_join_words(NULL, cmd_argc, cmd_argv)
                                  : NULL;
@@ -37,18 +36,21 @@ int cli_profile_save(plumb_store_t *st, const char *store_path,
         err = plumb_env_collect(&env);
     if (!err)
         err = plumb_store_save_profile(st, p, &env, command, invocation,
-                                       &run_id);
+                                       run_id);
     if (err)
         cli_error("cannot store the profile in %s: %s; nothing was stored",
                   plumb_store_default_path(store_path),
                   *plumb_store_errmsg(st) ? plumb_store_errmsg(st)
                                           : plumb_strerror(err));
-    else
-        cli_note("stored as run %lld in %s", (long long)run_id,
-                 plumb_store_default_path(store_path));
     free(invocation);
     free(command);
     return err;
+}
+
+void cli_note_stored(int64_t run_id, const char *store_path)
+{
+    cli_note("stored as run %lld in %s", (long long)run_id,
+             plumb_store_default_path(store_path));
 }
 
 int cli_profile_format_ok(const char *format)

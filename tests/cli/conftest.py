@@ -23,12 +23,15 @@ class Plumb:
         env.pop("NO_COLOR", None)
         return env
 
-    def run(self, *args, timeout=120, check=None, env=None):
+    def run(self, *args, timeout=120, check=None, env=None, merged=False):
         """plumb ARGS in the test's directory and store; env: variables
-        set on top of the test's environment."""
+        set on top of the test's environment; merged: stderr into stdout,
+        on one pipe (as 2>&1 in a CI log)."""
         e = self.env()
         e.update(env or {})
-        proc = subprocess.run([PLUMB, *args], capture_output=True, text=True,
+        proc = subprocess.run([PLUMB, *args], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT if merged
+                              else subprocess.PIPE, text=True,
                               env=e, cwd=self.cwd, timeout=timeout,
                               stdin=subprocess.DEVNULL)
         if check is not None:

@@ -34,8 +34,9 @@ HAS_RECORDER = os.path.exists(os.path.join(
     REAL_PACKAGE, "plumb", "_memboot", "sitecustomize.py"))
 
 
-def mem(plumb, *args, env=None, check=None, timeout=120):
-    return plumb.run("mem", *args, env=env, check=check, timeout=timeout)
+def mem(plumb, *args, env=None, check=None, timeout=120, merged=False):
+    return plumb.run("mem", *args, env=env, check=check, timeout=timeout,
+                     merged=merged)
 
 
 def fake(plumb, *args, mode="ok", check=0, env=None, **kw):
@@ -292,6 +293,16 @@ def test_stored_listed_shown_and_compared(plumb):
     rows = [l for l in out.splitlines() if l.endswith("(/w/app.py)")]
     assert rows[0].split()[-2] in ("load", "main", "<module>")
     assert any(l.split()[-2] == "rows" for l in rows)
+
+
+def test_the_store_note_ends_the_output_on_one_pipe(plumb):
+    # stored before the report is written, said after it: a CI log that
+    # takes both streams (2>&1) reads the report, then where it went
+    proc = fake(plumb, "--top", "3", "--", PYTHON, "-c", "pass", merged=True)
+    lines = proc.stdout.splitlines()
+    assert re.match(r"plumb: stored as run \d+ in ", lines[-1]), lines[-3:]
+    assert sum(l.startswith("plumb: ") for l in lines) == 1, lines
+    assert any(l.startswith("Timeline") for l in lines[:-1]), lines
 
 
 def test_compare_refuses_a_memory_profile_against_a_bench_run(plumb):

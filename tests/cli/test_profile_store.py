@@ -53,6 +53,18 @@ def test_profile_is_stored_listed_and_shown_again(plumb):
     assert all(re.match(r".+ \d+$", l) for l in collapsed.splitlines())
 
 
+def test_the_store_note_ends_the_output_on_one_pipe(plumb):
+    # stored before the report is written, said after it: a CI log that
+    # takes both streams (2>&1) reads the report, then where it went
+    proc = plumb.run("profile", "--top", "3", "--", PYTHON,
+                     os.path.join(PROGRAMS, "split.py"), "0.3", check=0,
+                     merged=True)
+    lines = proc.stdout.splitlines()
+    assert re.match(r"plumb: stored as run \d+ in ", lines[-1]), lines[-3:]
+    assert sum(l.startswith("plumb: ") for l in lines) == 1, lines
+    assert any(l.startswith("Top lines") for l in lines[:-1]), lines
+
+
 def test_compare_shows_the_function_that_gained_share(plumb):
     a, _ = profile(plumb, "split.py", "1")
     b, _ = profile(plumb, "half_sleep.py", "1")
