@@ -1,7 +1,8 @@
 #!/bin/sh
-# demo.sh: what `make demo` shows: plumb bench proving that examples/fast.py
-# (merge sort) beats examples/slow.py (insertion sort), then a parameter scan
-# that fits O(n^2) against O(n log n).
+# demo.sh: what `make demo` shows, the loop of a performance fix: plumb
+# profile finding where examples/slow.py (insertion sort) spends its time,
+# plumb bench proving that examples/fast.py (merge sort) beats it, then a
+# parameter scan that fits O(n^2) against O(n log n).
 set -eu
 cd "$(dirname "$0")/.."
 plumb=${PLUMB:-build/plumb}
@@ -11,16 +12,20 @@ plumb=${PLUMB:-build/plumb}
 # sort's own time stands out from the interpreter's.
 py="$("${PYTHON:-python3}" -c 'import sys; print(sys.executable)') -S"
 
-echo "== 1. A/B: the same 2000 numbers sorted two ways =="
+echo "== 1. Where slow.py spends its time: the lines of its inner loop =="
+"$plumb" profile --top 5 -- $py examples/slow.py 4000
+
+echo
+echo "== 2. A/B: the same 2000 numbers sorted two ways =="
 "$plumb" bench -n slow.py -n fast.py \
     "$py examples/slow.py 2000" "$py examples/fast.py 2000"
 
 echo
-echo "== 2. Parameter scan: how each grows with n =="
+echo "== 3. Parameter scan: how each grows with n =="
 "$plumb" bench --runs 8 --param n=500,1000,2000,4000,8000 \
     -n slow.py -n fast.py \
     "$py examples/slow.py {n}" "$py examples/fast.py {n}"
 
 echo
-echo "== 3. The history plumb keeps (.plumb/plumb.db) =="
+echo "== 4. The history plumb keeps (.plumb/plumb.db) =="
 "$plumb" runs --limit 12
