@@ -1,14 +1,14 @@
 /* store.c: the SQLite store. It owns the store file: opening (and refusing
  * files that are not plumb's), the schema and its migrations, saving a
- * session (or a profile, as a session of one run) whole in one transaction,
- * loading one run or profile back, finding the newest run of a name and
- * listing the history. Memory profiles are kept by store_mem.c through
- * what the end of this file lends it (store.h). It does not decide which file to use beyond the
- * default path (the CLI's --store does) and it does not interpret what it
- * keeps: statistics are analysis's business, rendering report's. */
+ * session whole in one transaction, loading one run back, finding the
+ * newest run of a name and listing the history. Sampled profiles and
+ * memory profiles are kept by store_profile.c and store_mem.c through what
+ * the end of this file lends them (store.h). It does not decide which file
+ * to use beyond the default path (the CLI's --store does) and it does not
+ * interpret what it keeps: statistics are analysis's business, rendering
+ * report's. */
 #include "store.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -1159,347 +1159,6 @@ out:
     return err;
 }
 
-/* ---- profiles ----------------------------------------------------------- */
-
-static const char *profile_mode_name(plumb_profile_mode_t mode)
-{
-    return mode == PLUMB_PROFILE_WALL ? "wall" : "cpu";
-}
-
-/* Splits a line of collapsed stacks, in place, into the thread, the frames
- * below it ("" when none) and the count. 0, or -1 for a line without a
- * count (which plumb_stack_collapsed never writes). */
-static int split_collapsed(char *line, const char **thread,
-                           const char **frames, uint64_t *count)
-{
-    char *space = strrchr(line, ' ');
-    if (!space)
-        return -1;
-    *space = '\0';
-    *count = strtoull(space + 1, NULL, 10);
-    *thread = line;
-    char *semi = strchr(line, ';');
-    if (semi) {
-        *semi = '\0';
-        *frames = semi + 1;
-    } else {
-        *frames = "";
-    }
-    return 0;
-}
-
-int plumb_store_save_profile(plumb_store_t *st, const plumb_profile_t *p,
-                             const plumb_env_t *env, const char *command,
-                             const char *invocation, int64_t *run_id)
-{
-    sqlite3_stmt *ins_session = NULL, *ins_run = NULL, *ins_profile = NULL,
-                 *ins_thread = NULL, *ins_stack = NULL;
-    char *collapsed = NULL, *name = NULL, *cmd = NULL;
-    int in_transaction = 0, rc;
-    int64_t id = 0;
-    plumb_session_t s = {0};
-    int err = store_begin_call(st);
-    if (err)
-        return err;
-    if (!p || !p->stacks || (p->n_threads && !p->threads))
-        return fail(st, PLUMB_EINVAL, "no profile to save");
-    if (env)
-        s.env = *env;
-    s.invocation = (char *)invocation; /* only read by bind_session */
-
-    /* Allocations first: inside the transaction only SQLite can fail. */
-    if ((err = plumb_stack_collapsed(p->stacks, &collapsed))) {
-        fail(st, err, "cannot read the profile's stacks");
-        goto out;
-    }
-    size_t size = (command ? strlen(command) : 32) + 32;
-    name = malloc(size);
-    cmd = malloc(size);
-    if (!name || !cmd) {
-        err = fail(st, PLUMB_ENOMEM, "out of memory");
-        goto out;
-    }
-    if (command && *command)
-        snprintf(cmd, size, "%s", command);
-    else
-        snprintf(cmd, size, "pid %d", p->pid);
-    snprintf(name, size, "profile: %s", cmd);
-    if ((err = prepare(st,
-                       "INSERT INTO sessions (created_ns, host, kernel, "
-                       "cpu_model, cpus, load_avg1, governor, plumb_version, "
-                       "invocation, git_commit, scan_param, counters, "
-                       "partial, seed, overhead_ns) VALUES (?, ?, ?, ?, ?, "
-                       "?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       &ins_session)) ||
-        (err = prepare(st,
-                       "INSERT INTO runs (session_id, idx, name, command, "
-                       "python, shell, shell_overhead_ns, baseline, series, "
-                       "x, n_samples, median_wall_ns, kind) VALUES (?, 0, "
-                       "?, ?, ?, 0, 0, NULL, 0, NULL, ?, NULL, 'profile')",
-                       &ins_run)) ||
-        (err = prepare(st,
-                       "INSERT INTO profiles (run_id, pid, python, mode, "
-                       "rate_hz, achieved_hz, duration_ns, samples, dropped, "
-                       "thread_samples, idle, threads_seen, exit_status, "
-                       "exit_signal, processes) VALUES (?, ?, ?, ?, ?, ?, ?, "
-                       "?, ?, ?, ?, ?, ?, ?, ?)",
-                       &ins_profile)) ||
-        (err = prepare(st,
-                       "INSERT INTO profile_threads (run_id, idx, label, "
-                       "stacks, gil_ticks, gil_known) VALUES (?, ?, ?, ?, "
-                       "?, ?)",
-                       &ins_thread)) ||
-        (err = prepare(st,
-                       "INSERT INTO profile_stacks (run_id, thread, stack, "
-                       "count) VALUES (?, ?, ?, ?)",
-                       &ins_stack)))
-        goto out;
-
-    if (exec(st, "BEGIN IMMEDIATE") != SQLITE_OK) {
-        err = fail_sqlite(st, "cannot start saving the profile");
-        goto out;
-    }
-    in_transaction = 1;
-    if (bind_session(ins_session, &s) != SQLITE_OK) {
-        err = fail_sqlite(st, "cannot save the profile's session");
-        goto out;
-    }
-    if ((err = step_done(st, ins_session, "cannot save the session")))
-        goto out;
-    rc = sqlite3_bind_int64(ins_run, 1, sqlite3_last_insert_rowid(st->db));
-    rc |= bind_text(ins_run, 2, name);
-    rc |= bind_text(ins_run, 3, cmd);
-    rc |= bind_field(ins_run, 4, p->python, sizeof p->python);
-    rc |= sqlite3_bind_int64(ins_run, 5, (int64_t)p->samples);
-    if (rc != SQLITE_OK) {
-        err = fail_sqlite(st, "cannot save the profile's run");
-        goto out;
-    }
-    if ((err = step_done(st, ins_run, "cannot save the profile's run")))
-        goto out;
-    id = sqlite3_last_insert_rowid(st->db);
-
-    rc = sqlite3_bind_int64(ins_profile, 1, id);
-    rc |= sqlite3_bind_int(ins_profile, 2, p->pid);
-    rc |= bind_field(ins_profile, 3, p->python, sizeof p->python);
-    rc |= bind_text(ins_profile, 4, profile_mode_name(p->mode));
-    rc |= sqlite3_bind_double(ins_profile, 5, p->rate_hz);
-    rc |= sqlite3_bind_double(ins_profile, 6, p->achieved_hz);
-    rc |= sqlite3_bind_int64(ins_profile, 7, p->duration_ns);
-    rc |= sqlite3_bind_int64(ins_profile, 8, (int64_t)p->samples);
-    rc |= sqlite3_bind_int64(ins_profile, 9, (int64_t)p->dropped);
-    rc |= sqlite3_bind_int64(ins_profile, 10, (int64_t)p->thread_samples);
-    rc |= sqlite3_bind_int64(ins_profile, 11, (int64_t)p->idle);
-    rc |= sqlite3_bind_int64(ins_profile, 12, (int64_t)p->threads_seen);
-    rc |= sqlite3_bind_int(ins_profile, 13, p->exit_status);
-    rc |= sqlite3_bind_int(ins_profile, 14, p->exit_signal);
-    rc |= sqlite3_bind_int64(ins_profile, 15, (int64_t)p->processes);
-    if (rc != SQLITE_OK) {
-        err = fail_sqlite(st, "cannot save the profile's header");
-        goto out;
-    }
-    if ((err = step_done(st, ins_profile, "cannot save the profile's header")))
-        goto out;
-
-    for (size_t i = 0; i < p->n_threads; i++) {
-        const plumb_profile_thread_t *t = &p->threads[i];
-        rc = sqlite3_bind_int64(ins_thread, 1, id);
-        rc |= sqlite3_bind_int64(ins_thread, 2, (int64_t)i);
-        rc |= bind_field(ins_thread, 3, t->label, sizeof t->label);
-        rc |= sqlite3_bind_int64(ins_thread, 4, (int64_t)t->stacks);
-        rc |= sqlite3_bind_int64(ins_thread, 5, (int64_t)t->gil_ticks);
-        rc |= sqlite3_bind_int(ins_thread, 6, t->gil_known);
-        if (rc != SQLITE_OK) {
-            err = fail_sqlite(st, "cannot save thread %zu of the profile", i);
-            goto out;
-        }
-        if ((err = step_done(st, ins_thread,
-                             "cannot save thread %zu of the profile", i)))
-            goto out;
-    }
-
-    for (char *line = collapsed, *end; *line; line = end + 1) {
-        const char *thread, *frames;
-        uint64_t count;
-        end = strchr(line, '\n');
-        assert(end);
-        *end = '\0';
-        if (split_collapsed(line, &thread, &frames, &count) != 0)
-            continue;
-        rc = sqlite3_bind_int64(ins_stack, 1, id);
-        rc |= bind_text(ins_stack, 2, thread);
-        rc |= bind_text(ins_stack, 3, frames);
-        rc |= sqlite3_bind_int64(ins_stack, 4, (int64_t)count);
-        if (rc != SQLITE_OK) {
-            err = fail_sqlite(st, "cannot save the profile's stacks");
-            goto out;
-        }
-        if ((err = step_done(st, ins_stack,
-                             "cannot save the profile's stacks")))
-            goto out;
-    }
-
-    if (exec(st, "COMMIT") != SQLITE_OK) {
-        err = fail_sqlite(st, "cannot commit the profile");
-        goto out;
-    }
-    in_transaction = 0;
-    if (run_id)
-        *run_id = id;
-out:
-    if (in_transaction)
-        rollback(st);
-    sqlite3_finalize(ins_session);
-    sqlite3_finalize(ins_run);
-    sqlite3_finalize(ins_profile);
-    sqlite3_finalize(ins_thread);
-    sqlite3_finalize(ins_stack);
-    free(collapsed);
-    free(name);
-    free(cmd);
-    return err;
-}
-
-int plumb_store_load_profile(plumb_store_t *st, int64_t run_id,
-                             plumb_profile_t **out)
-{
-    sqlite3_stmt *q_profile = NULL, *q_threads = NULL, *q_stacks = NULL;
-    plumb_profile_t *p = NULL;
-    char *line = NULL;
-    size_t line_cap = 0;
-    int in_transaction = 0, rc;
-    if (out)
-        *out = NULL;
-    int err = store_begin_call(st);
-    if (err)
-        return err;
-    if (!out)
-        return fail(st, PLUMB_EINVAL, "nowhere to load the profile into");
-    if ((err = prepare(st,
-                       "SELECT pid, python, mode, rate_hz, achieved_hz, "
-                       "duration_ns, samples, dropped, thread_samples, idle, "
-                       "threads_seen, exit_status, exit_signal, processes, "
-                       "(SELECT command FROM runs WHERE runs.id = run_id) "
-                       "FROM profiles "
-                       "WHERE run_id = ?",
-                       &q_profile)) ||
-        (err = prepare(st,
-                       "SELECT label, stacks, gil_ticks, gil_known FROM "
-                       "profile_threads WHERE run_id = ? ORDER BY idx",
-                       &q_threads)) ||
-        (err = prepare(st,
-                       "SELECT thread, stack, count FROM profile_stacks "
-                       "WHERE run_id = ? ORDER BY rowid",
-                       &q_stacks)))
-        goto out;
-    if (exec(st, "BEGIN") != SQLITE_OK) {
-        err = fail_sqlite(st, "cannot read the store");
-        goto out;
-    }
-    in_transaction = 1;
-    if (!(p = calloc(1, sizeof *p)) || plumb_stack_new(&p->stacks) != 0) {
-        err = fail(st, PLUMB_ENOMEM, "out of memory");
-        goto out;
-    }
-    sqlite3_bind_int64(q_profile, 1, run_id);
-    rc = sqlite3_step(q_profile);
-    if (rc == SQLITE_DONE) {
-        err = fail(st, PLUMB_ENOTFOUND, "%s holds no profile run %lld",
-                   st->path, (long long)run_id);
-        goto out;
-    }
-    if (rc != SQLITE_ROW) {
-        err = fail_sqlite(st, "cannot read profile %lld", (long long)run_id);
-        goto out;
-    }
-    p->pid = sqlite3_column_int(q_profile, 0);
-    copy_field(p->python, sizeof p->python, q_profile, 1);
-    p->mode = strcmp(column_text(q_profile, 2), "wall") == 0
-                  ? PLUMB_PROFILE_WALL
-                  : PLUMB_PROFILE_CPU;
-    p->rate_hz = sqlite3_column_double(q_profile, 3);
-    p->achieved_hz = sqlite3_column_double(q_profile, 4);
-    p->duration_ns = sqlite3_column_int64(q_profile, 5);
-    p->samples = (uint64_t)sqlite3_column_int64(q_profile, 6);
-    p->dropped = (uint64_t)sqlite3_column_int64(q_profile, 7);
-    p->thread_samples = (uint64_t)sqlite3_column_int64(q_profile, 8);
-    p->idle = (uint64_t)sqlite3_column_int64(q_profile, 9);
-    p->threads_seen = (size_t)sqlite3_column_int64(q_profile, 10);
-    p->exit_status = sqlite3_column_int(q_profile, 11);
-    p->exit_signal = sqlite3_column_int(q_profile, 12);
-    p->processes = (size_t)sqlite3_column_int64(q_profile, 13);
-    copy_field(p->command, sizeof p->command, q_profile, 14);
-
-    sqlite3_bind_int64(q_threads, 1, run_id);
-    size_t threads_cap = 0;
-    while ((rc = sqlite3_step(q_threads)) == SQLITE_ROW) {
-        if (p->n_threads == threads_cap) {
-            size_t cap = threads_cap ? threads_cap * 2 : 8;
-            plumb_profile_thread_t *grown =
-                realloc(p->threads, cap * sizeof *grown);
-            if (!grown) {
-                err = fail(st, PLUMB_ENOMEM, "out of memory");
-                goto out;
-            }
-            p->threads = grown;
-            threads_cap = cap;
-        }
-        plumb_profile_thread_t *t = &p->threads[p->n_threads++];
-        memset(t, 0, sizeof *t);
-        copy_field(t->label, sizeof t->label, q_threads, 0);
-        t->stacks = (uint64_t)sqlite3_column_int64(q_threads, 1);
-        t->gil_ticks = (uint64_t)sqlite3_column_int64(q_threads, 2);
-        t->gil_known = sqlite3_column_int(q_threads, 3);
-    }
-    if (rc != SQLITE_DONE) {
-        err = fail_sqlite(st, "cannot read the threads of profile %lld",
-                          (long long)run_id);
-        goto out;
-    }
-
-    sqlite3_bind_int64(q_stacks, 1, run_id);
-    while ((rc = sqlite3_step(q_stacks)) == SQLITE_ROW) {
-        const char *thread = column_text(q_stacks, 0);
-        const char *frames = column_text(q_stacks, 1);
-        size_t need = strlen(thread) + strlen(frames) + 2;
-        if (need > line_cap) {
-            char *grown = realloc(line, need);
-            if (!grown) {
-                err = fail(st, PLUMB_ENOMEM, "out of memory");
-                goto out;
-            }
-            line = grown;
-            line_cap = need;
-        }
-        snprintf(line, line_cap, "%s%s%s", thread, *frames ? ";" : "",
-                 frames);
-        int64_t count = sqlite3_column_int64(q_stacks, 2);
-        if ((err = plumb_stack_add_collapsed(p->stacks, line,
-                                             count > 0 ? (uint64_t)count
-                                                       : 0))) {
-            fail(st, err, "cannot rebuild the stacks of profile %lld",
-                 (long long)run_id);
-            goto out;
-        }
-    }
-    if (rc != SQLITE_DONE) {
-        err = fail_sqlite(st, "cannot read the stacks of profile %lld",
-                          (long long)run_id);
-        goto out;
-    }
-    *out = p;
-    p = NULL;
-out:
-    sqlite3_finalize(q_profile);
-    sqlite3_finalize(q_threads);
-    sqlite3_finalize(q_stacks);
-    if (in_transaction)
-        rollback(st);
-    free(line);
-    plumb_profile_free(p);
-    return err;
-}
-
 /* ---- lent to the other files of the store (store.h) --------------------- */
 
 sqlite3 *plumb__store_db(plumb_store_t *st)
@@ -1573,6 +1232,18 @@ int plumb__store_insert_session(plumb_store_t *st, const plumb_session_t *s,
 int plumb__store_bind_text(sqlite3_stmt *stmt, int i, const char *text)
 {
     return bind_text(stmt, i, text);
+}
+
+int plumb__store_bind_field(sqlite3_stmt *stmt, int i, const char *field,
+                            size_t size)
+{
+    return bind_field(stmt, i, field, size);
+}
+
+void plumb__store_copy_field(char *field, size_t size, sqlite3_stmt *stmt,
+                             int i)
+{
+    copy_field(field, size, stmt, i);
 }
 
 const char *plumb__store_column_text(sqlite3_stmt *stmt, int i)

@@ -1,8 +1,9 @@
-/* store.h: what store.c lends the other files of the store (store_mem.c):
- * the checks, statements and error messages every save and load goes
- * through, so that a memory profile is kept exactly as a profile or a
- * session is. Internal: not part of plumb.h. Each call that fails leaves
- * its sentence in plumb_store_errmsg(st) and returns the PLUMB_E* code.
+/* store.h: what store.c lends the other files of the store (store_mem.c,
+ * store_profile.c): the checks, statements and error messages every save
+ * and load goes through, so that a memory profile or a sampled profile is
+ * kept exactly as a session is. Internal: not part of plumb.h. Each call
+ * that fails leaves its sentence in plumb_store_errmsg(st) and returns the
+ * PLUMB_E* code.
  */
 #ifndef PLUMB_STORE_H
 #define PLUMB_STORE_H
@@ -39,6 +40,13 @@ int plumb__store_insert_session(plumb_store_t *st, const plumb_session_t *s,
                                 int64_t *id);
 /* Binds text, or NULL as SQL NULL. SQLite's code. */
 int plumb__store_bind_text(sqlite3_stmt *stmt, int i, const char *text);
+/* Binds a fixed-size char field that need not hold its NUL when full.
+ * SQLite's code. */
+int plumb__store_bind_field(sqlite3_stmt *stmt, int i, const char *field,
+                            size_t size);
+/* Copies column i into a fixed-size char field, cut to fit. */
+void plumb__store_copy_field(char *field, size_t size, sqlite3_stmt *stmt,
+                             int i);
 /* A text column as a string that is never NULL. */
 const char *plumb__store_column_text(sqlite3_stmt *stmt, int i);
 

@@ -90,9 +90,7 @@ static int insert_header(plumb_store_t *st, sqlite3_stmt *q, int64_t id,
 {
     int rc = sqlite3_bind_int64(q, 1, id);
     rc |= sqlite3_bind_int(q, 2, m->pid);
-    rc |= sqlite3_bind_text(q, 3, m->python,
-                            (int)strnlen(m->python, sizeof m->python),
-                            SQLITE_STATIC);
+    rc |= plumb__store_bind_field(q, 3, m->python, sizeof m->python);
     rc |= sqlite3_bind_int64(q, 4, (int64_t)m->mean_bytes);
     rc |= sqlite3_bind_int(q, 5, m->native);
     rc |= sqlite3_bind_int64(q, 6, m->duration_ns);
@@ -250,9 +248,8 @@ int plumb_store_save_mem(plumb_store_t *st, const plumb_mem_t *m,
     int rc = sqlite3_bind_int64(ins_run, 1, session_id);
     rc |= plumb__store_bind_text(ins_run, 2, name);
     rc |= plumb__store_bind_text(ins_run, 3, cmd);
-    rc |= sqlite3_bind_text(ins_run, 4, m->python,
-                            (int)strnlen(m->python, sizeof m->python),
-                            SQLITE_STATIC);
+    rc |= plumb__store_bind_field(ins_run, 4, m->python,
+                                  sizeof m->python);
     rc |= sqlite3_bind_int64(ins_run, 5, (int64_t)m->samples);
     if (rc != SQLITE_OK) {
         err = plumb__store_fail_sqlite(st, "cannot save the memory "
@@ -290,11 +287,6 @@ out:
     return err;
 }
 
-static void copy_text(char *field, size_t size, sqlite3_stmt *q, int i)
-{
-    snprintf(field, size, "%s", plumb__store_column_text(q, i));
-}
-
 static uint64_t column_u64(sqlite3_stmt *q, int i)
 {
     return (uint64_t)sqlite3_column_int64(q, i);
@@ -303,7 +295,7 @@ static uint64_t column_u64(sqlite3_stmt *q, int i)
 static void read_header(sqlite3_stmt *q, plumb_mem_t *m)
 {
     m->pid = sqlite3_column_int(q, 0);
-    copy_text(m->python, sizeof m->python, q, 1);
+    plumb__store_copy_field(m->python, sizeof m->python, q, 1);
     m->mean_bytes = column_u64(q, 2);
     m->native = sqlite3_column_int(q, 3);
     m->duration_ns = sqlite3_column_int64(q, 4);
@@ -319,7 +311,7 @@ static void read_header(sqlite3_stmt *q, plumb_mem_t *m)
     m->complete = sqlite3_column_int(q, 14);
     m->exit_status = sqlite3_column_int(q, 15);
     m->exit_signal = sqlite3_column_int(q, 16);
-    copy_text(m->command, sizeof m->command, q, 17);
+    plumb__store_copy_field(m->command, sizeof m->command, q, 17);
 }
 
 /* The stored stacks back into the three aggregates. */
