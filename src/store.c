@@ -1246,6 +1246,56 @@ void plumb__store_copy_field(char *field, size_t size, sqlite3_stmt *stmt,
     copy_field(field, size, stmt, i);
 }
 
+int plumb__store_step_head(plumb_store_t *st, sqlite3_stmt *q,
+                           const char *kind, int64_t run_id)
+{
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc == SQLITE_DONE)
+        return fail(st, PLUMB_ENOTFOUND, "%s holds no %s run %lld", st->path,
+                    kind, (long long)run_id);
+    return fail_sqlite(st, "cannot read %s %lld", kind, (long long)run_id);
+}
+
+int plumb__store_read_stacks(plumb_store_t *st, sqlite3_stmt *q,
+                             plumb_stack_t *const *stacks, int n,
+                             const char *what)
+{
+    char *line = NULL;
+    size_t line_cap = 0;
+    int rc, err = 0;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *thread = column_text(q, 0);
+        const char *frames = column_text(q, 1);
+        size_t need = strlen(thread) + strlen(frames) + 2;
+        if (need > line_cap) {
+            char *grown = realloc(line, need);
+            if (!grown) {
+                err = fail(st, PLUMB_ENOMEM, "out of memory");
+                goto out;
+            }
+            line = grown;
+            line_cap = need;
+        }
+        snprintf(line, line_cap, "%s%s%s", thread, *frames ? ";" : "",
+                 frames);
+        for (int k = 0; k < n; k++) {
+            int64_t count = sqlite3_column_int64(q, 2 + k);
+            if (count > 0 && (err = plumb_stack_add_collapsed(
+                                  stacks[k], line, (uint64_t)count))) {
+                fail(st, err, "%s", what);
+                goto out;
+            }
+        }
+    }
+    if (rc != SQLITE_DONE)
+        err = fail_sqlite(st, "%s", what);
+out:
+    free(line);
+    return err;
+}
+
 const char *plumb__store_column_text(sqlite3_stmt *stmt, int i)
 {
     return column_text(stmt, i);

@@ -47,6 +47,17 @@ int plumb__store_bind_field(sqlite3_stmt *stmt, int i, const char *field,
 /* Copies column i into a fixed-size char field, cut to fit. */
 void plumb__store_copy_field(char *field, size_t size, sqlite3_stmt *stmt,
                              int i);
+/* Steps q, bound to the header of run run_id of a `kind` ("profile",
+ * "memory profile"), to its row: 0; PLUMB_ENOTFOUND when there is none
+ * ("PATH holds no KIND run N"); SQLite's error as "cannot read KIND N". */
+int plumb__store_step_head(plumb_store_t *st, sqlite3_stmt *q,
+                           const char *kind, int64_t run_id);
+/* Reads the rows of q, (thread, frames, count 0, ..., count n-1), into the
+ * n stacks: each row adds its positive count k to stacks[k] at the path
+ * "thread;frames". On failure the error names `what`. */
+int plumb__store_read_stacks(plumb_store_t *st, sqlite3_stmt *q,
+                             plumb_stack_t *const *stacks, int n,
+                             const char *what);
 /* A text column as a string that is never NULL. */
 const char *plumb__store_column_text(sqlite3_stmt *stmt, int i);
 

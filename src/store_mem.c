@@ -314,45 +314,6 @@ static void read_header(sqlite3_stmt *q, plumb_mem_t *m)
     plumb__store_copy_field(m->command, sizeof m->command, q, 17);
 }
 
-/* The stored stacks back into the three aggregates. */
-static int read_stacks(plumb_store_t *st, sqlite3_stmt *q, plumb_mem_t *m,
-                       const char *what)
-{
-    plumb_stack_t *aggs[AGG_COUNT] = {m->peak, m->allocated, m->end};
-    char *line = NULL;
-    size_t line_cap = 0;
-    int rc, err = 0;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        const char *thread = plumb__store_column_text(q, 0);
-        const char *frames = plumb__store_column_text(q, 1);
-        size_t need = strlen(thread) + strlen(frames) + 2;
-        if (need > line_cap) {
-            char *grown = realloc(line, need);
-            if (!grown) {
-                err = plumb__store_fail(st, PLUMB_ENOMEM, "out of memory");
-                goto out;
-            }
-            line = grown;
-            line_cap = need;
-        }
-        snprintf(line, line_cap, "%s%s%s", thread, *frames ? ";" : "",
-                 frames);
-        for (int a = 0; a < AGG_COUNT; a++) {
-            int64_t bytes = sqlite3_column_int64(q, 2 + a);
-            if (bytes > 0 && (err = plumb_stack_add_collapsed(
-                                  aggs[a], line, (uint64_t)bytes))) {
-                plumb__store_fail(st, err, what);
-                goto out;
-            }
-        }
-    }
-    if (rc != SQLITE_DONE)
-        err = plumb__store_fail_sqlite(st, what);
-out:
-    free(line);
-    return err;
-}
-
 int plumb_store_load_mem(plumb_store_t *st, int64_t run_id,
                          plumb_mem_t **out)
 {
@@ -398,19 +359,9 @@ int plumb_store_load_mem(plumb_store_t *st, int64_t run_id,
         goto out;
     }
     sqlite3_bind_int64(q_header, 1, run_id);
-    rc = sqlite3_step(q_header);
-    if (rc == SQLITE_DONE) {
-        snprintf(what, sizeof what, "%s holds no memory profile run %lld",
-                 plumb__store_path(st), (long long)run_id);
-        err = plumb__store_fail(st, PLUMB_ENOTFOUND, what);
+    if ((err = plumb__store_step_head(st, q_header, "memory profile",
+                                      run_id)))
         goto out;
-    }
-    if (rc != SQLITE_ROW) {
-        snprintf(what, sizeof what, "cannot read memory profile %lld",
-                 (long long)run_id);
-        err = plumb__store_fail_sqlite(st, what);
-        goto out;
-    }
     read_header(q_header, m);
 
     sqlite3_bind_int64(q_points, 1, run_id);
@@ -445,7 +396,8 @@ int plumb_store_load_mem(plumb_store_t *st, int64_t run_id,
     snprintf(what, sizeof what, "cannot read the stacks of memory profile "
                                 "%lld",
              (long long)run_id);
-    if ((err = read_stacks(st, q_stacks, m, what)))
+    plumb_stack_t *aggs[AGG_COUNT] = {m->peak, m->allocated, m->end};
+    if ((err = plumb__store_read_stacks(st, q_stacks, aggs, AGG_COUNT, what)))
         goto out;
     *out = m;
     m = NULL;

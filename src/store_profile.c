@@ -213,8 +213,7 @@ int plumb_store_load_profile(plumb_store_t *st, int64_t run_id,
 {
     sqlite3_stmt *q_profile = NULL, *q_threads = NULL, *q_stacks = NULL;
     plumb_profile_t *p = NULL;
-    char *line = NULL, what[256];
-    size_t line_cap = 0;
+    char what[256];
     int in_transaction = 0, rc;
     if (out)
         *out = NULL;
@@ -254,19 +253,8 @@ int plumb_store_load_profile(plumb_store_t *st, int64_t run_id,
         goto out;
     }
     sqlite3_bind_int64(q_profile, 1, run_id);
-    rc = sqlite3_step(q_profile);
-    if (rc == SQLITE_DONE) {
-        snprintf(what, sizeof what, "%s holds no profile run %lld",
-                 plumb__store_path(st), (long long)run_id);
-        err = plumb__store_fail(st, PLUMB_ENOTFOUND, what);
+    if ((err = plumb__store_step_head(st, q_profile, "profile", run_id)))
         goto out;
-    }
-    if (rc != SQLITE_ROW) {
-        snprintf(what, sizeof what, "cannot read profile %lld",
-                 (long long)run_id);
-        err = plumb__store_fail_sqlite(st, what);
-        goto out;
-    }
     p->pid = sqlite3_column_int(q_profile, 0);
     plumb__store_copy_field(p->python, sizeof p->python, q_profile, 1);
     p->mode = strcmp(plumb__store_column_text(q_profile, 2), "wall") == 0
@@ -314,36 +302,10 @@ int plumb_store_load_profile(plumb_store_t *st, int64_t run_id,
     }
 
     sqlite3_bind_int64(q_stacks, 1, run_id);
-    while ((rc = sqlite3_step(q_stacks)) == SQLITE_ROW) {
-        const char *thread = plumb__store_column_text(q_stacks, 0);
-        const char *frames = plumb__store_column_text(q_stacks, 1);
-        size_t need = strlen(thread) + strlen(frames) + 2;
-        if (need > line_cap) {
-            char *grown = realloc(line, need);
-            if (!grown) {
-                err = plumb__store_fail(st, PLUMB_ENOMEM, "out of memory");
-                goto out;
-            }
-            line = grown;
-            line_cap = need;
-        }
-        snprintf(line, line_cap, "%s%s%s", thread, *frames ? ";" : "", frames);
-        int64_t count = sqlite3_column_int64(q_stacks, 2);
-        if ((err = plumb_stack_add_collapsed(
-                 p->stacks, line, count > 0 ? (uint64_t)count : 0))) {
-            snprintf(what, sizeof what,
-                     "cannot rebuild the stacks of profile %lld",
-                     (long long)run_id);
-            plumb__store_fail(st, err, what);
-            goto out;
-        }
-    }
-    if (rc != SQLITE_DONE) {
-        snprintf(what, sizeof what, "cannot read the stacks of profile %lld",
-                 (long long)run_id);
-        err = plumb__store_fail_sqlite(st, what);
+    snprintf(what, sizeof what, "cannot read the stacks of profile %lld",
+             (long long)run_id);
+    if ((err = plumb__store_read_stacks(st, q_stacks, &p->stacks, 1, what)))
         goto out;
-    }
     *out = p;
     p = NULL;
 out:
@@ -352,7 +314,6 @@ out:
     sqlite3_finalize(q_stacks);
     if (in_transaction)
         plumb__store_rollback(st);
-    free(line);
     plumb_profile_free(p);
     return err;
 }
