@@ -251,17 +251,27 @@ typedef enum {
 
 PLUMB_API const char *plumb_order_name(plumb_order_t o);
 
+/* A model whose BIC is within this of the chosen one's fits about as well:
+ * a difference under 2 is "not worth more than a bare mention" (Kass and
+ * Raftery, Bayes Factors, 1995). */
+#define PLUMB_BIC_CLOSE 2.0
+
 /* t(n) = a + b * g(n), the chosen growth g and how well it fits. */
 typedef struct {
     plumb_order_t order;
     double a, b;
     double fit_error;  /* RMS relative error of the per-n medians, 0.021 = 2.1% */
     double bic[PLUMB_ORDER_COUNT]; /* criterion per model; NaN if not fitted */
+    /* The runner-up when its BIC is within PLUMB_BIC_CLOSE of order's: the
+     * data cannot tell the two apart (more sizes over a wider range can).
+     * PLUMB_ORDER_COUNT when no model comes that close. */
+    plumb_order_t close_order;
 } plumb_fit_t;
 
 /* Fits every model to the points (n[i], t[i]) (all measurements, several
  * per n) by least squares weighted by relative error and picks the one with
- * the lowest BIC; a growth term with a negative slope is rejected.
+ * the lowest BIC (and names a runner-up as close as PLUMB_BIC_CLOSE); a
+ * growth term with a negative slope is rejected.
  * PLUMB_ETOOFEW with fewer than 3 distinct n. */
 PLUMB_API int plumb_complexity_fit(const double *n, const double *t,
                                    size_t count, plumb_fit_t *out);

@@ -156,8 +156,11 @@ static double run_median(const point_t *p, size_t len)
  * so relative errors are what is comparable across sizes. BIC = N ln(RSS/N)
  * + k ln N, with k = 1 parameter for O(1) and 2 otherwise; a law with a
  * negative slope or an overflowing g gets a NaN BIC. Ties go to the slower
- * growth. out->fit_error is the RMS over distinct n of the relative error
- * of the fitted curve at the median.
+ * growth. out->close_order is the runner-up when it comes within
+ * PLUMB_BIC_CLOSE: three noisy sizes over two decades can leave n and
+ * n log n that close, and a reader must not take the winner for proven.
+ * out->fit_error is the RMS over distinct n of the relative error of the
+ * fitted curve at the median.
  *
  * PLUMB_ETOOFEW with fewer than 3 distinct n; PLUMB_EINVAL for NULL, an n
  * that is not finite and positive, a t that is not finite and >= 0, or a
@@ -234,6 +237,15 @@ int plumb_complexity_fit(const double *n, const double *t, size_t count,
             out->a = a;
             out->b = b;
         }
+    }
+
+    out->close_order = PLUMB_ORDER_COUNT;
+    for (int o = 0; o < PLUMB_ORDER_COUNT; o++) {
+        if (o == (int)out->order || !(out->bic[o] - best_bic < PLUMB_BIC_CLOSE))
+            continue;
+        if (out->close_order == PLUMB_ORDER_COUNT ||
+            out->bic[o] < out->bic[out->close_order])
+            out->close_order = (plumb_order_t)o;
     }
 
     for (size_t g = 0; g < groups; g++) {

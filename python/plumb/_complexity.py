@@ -24,11 +24,14 @@ class Fit:
     t(n) = a_ns + b_ns·g(n) in ns per call (natural logarithms), and
     fit_error, the RMS relative error of the curve at the per-size medians
     (0.021 is 2.1%). bic holds every model's criterion (None where the
-    model could not be fitted, e.g. a decreasing curve); medians_ns the
-    median time per call at each size."""
+    model could not be fitted, e.g. a decreasing curve); close_order the
+    runner-up when its BIC is within 2 of order's, so that the data cannot
+    tell the two apart (None when no model comes that close); medians_ns
+    the median time per call at each size."""
 
     __slots__ = ("name", "order", "order_index", "a_ns", "b_ns",
-                 "fit_error", "bic", "sizes", "medians_ns", "samples")
+                 "fit_error", "bic", "close_order", "sizes", "medians_ns",
+                 "samples")
 
     def __init__(self, name: str, fit: Dict[str, Any], sizes: Sequence[int],
                  samples: Dict[int, Tuple[float, ...]]) -> None:
@@ -40,6 +43,7 @@ class Fit:
         self.fit_error: float = fit["fit_error"]
         self.bic: Dict[str, Optional[float]] = dict(zip(_core.ORDERS,
                                                         fit["bic"]))
+        self.close_order: Optional[str] = fit["close_order"]
         self.sizes: Tuple[int, ...] = tuple(sizes)
         self.samples: Dict[int, Tuple[float, ...]] = samples
         self.medians_ns: Dict[int, float] = {
@@ -57,8 +61,10 @@ class Fit:
         return f"t(n) = {a} + {self.b_ns:.3g} ns·{_growth_term(self.order)}"
 
     def __repr__(self) -> str:
+        close = (f"; {self.close_order} fits almost as well: measure more "
+                 f"sizes over a wider range" if self.close_order else "")
         return (f"{self.name}: {self.order}, {self.formula()} (fit error "
-                f"{100 * self.fit_error:.1f}%)")
+                f"{100 * self.fit_error:.1f}%{close})")
 
     __str__ = __repr__
 

@@ -512,8 +512,9 @@ static PyObject *core_compare(PyObject *self, PyObject *args, PyObject *kw)
 PyDoc_STRVAR(fit_doc,
 "fit(sizes, times) -> dict\n\n"
 "plumb_complexity_fit over (sizes[i], times[i]): the growth class chosen\n"
-"by BIC (order, its index), t = a + b*g(n), the fit error and every\n"
-"model's BIC (None where it was not fitted).");
+"by BIC (order, its index), t = a + b*g(n), the fit error, every\n"
+"model's BIC (None where it was not fitted) and close_order, the runner-up\n"
+"when its BIC is within 2 (None when no model comes that close).");
 
 static PyObject *core_fit(PyObject *self, PyObject *args)
 {
@@ -554,10 +555,13 @@ static PyObject *core_fit(PyObject *self, PyObject *args)
         }
         PyTuple_SET_ITEM(bic, o, v);
     }
-    return Py_BuildValue("{s:s,s:i,s:d,s:d,s:d,s:N}", "order",
+    return Py_BuildValue("{s:s,s:i,s:d,s:d,s:d,s:N,s:z}", "order",
                          plumb_order_name(fit.order), "order_index",
                          (int)fit.order, "a", fit.a, "b", fit.b, "fit_error",
-                         fit.fit_error, "bic", bic);
+                         fit.fit_error, "bic", bic, "close_order",
+                         fit.close_order == PLUMB_ORDER_COUNT
+                             ? NULL
+                             : plumb_order_name(fit.close_order));
 }
 
 /* A fit from (order index, a, b). */

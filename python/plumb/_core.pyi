@@ -37,7 +37,8 @@ def compare(baseline: Sequence[float], candidate: Sequence[float],
 
 def fit(sizes: Sequence[float], times: Sequence[float]) -> Dict[str, Any]:
     """order, order_index, a, b, fit_error, bic (tuple, None where a model
-    was not fitted)."""
+    was not fitted), close_order (the runner-up within a BIC of 2, or
+    None)."""
     ...
 
 def evaluate(fit: Tuple[int, float, float], n: float) -> float: ...

@@ -297,6 +297,11 @@ static json_t *fits_json(const plumb_session_t *s, const plumb_analysis_t *a)
         bad |= plumb__json_put(o, "b", plumb__json_number(f->fit.b));
         bad |= plumb__json_put(o, "fit_error",
                                plumb__json_number(f->fit.fit_error));
+        bad |= plumb__json_put(
+            o, "close_order",
+            f->fit.close_order == PLUMB_ORDER_COUNT
+                ? json_null()
+                : json_string(plumb_order_name(f->fit.close_order)));
         bad |= plumb__json_put(o, "n_lo", plumb__json_number(f->n_lo));
         bad |= plumb__json_put(o, "n_hi", plumb__json_number(f->n_hi));
         failed |= plumb__json_push(arr, plumb__json_finish(o, bad));

@@ -308,6 +308,11 @@ static void put_fits(plumb__buf_t *b, const plumb_session_t *s,
             if (isfinite(f->fit.fit_error))
                 plumb__buf_printf(b, " (fit error %.1f%%)",
                                   100 * f->fit.fit_error);
+            if (f->fit.close_order != PLUMB_ORDER_COUNT) {
+                plumb__buf_puts(b, ", ");
+                put_escaped(b, plumb_order_name(f->fit.close_order));
+                plumb__buf_puts(b, " fits almost as well");
+            }
             if (isfinite(f->n_lo) && isfinite(f->n_hi)) {
                 char lo[32], hi[32];
                 plumb__format_scan_value(f->n_lo, lo, sizeof lo);

@@ -243,9 +243,14 @@ static void fits(const plumb_session_t *s, const plumb_analysis_t *a,
         char start[32];
         plumb__format_value(f->fit.a, PLUMB_UNIT_NS, start, sizeof start);
         plumb__buf_printf(b, "  %-*s  %s%-11s%s (fit error %.1f%%, "
-                             "intercept %s)\n",
+                             "intercept %s",
                           width, label, BOLD(o), plumb_order_name(f->fit.order),
                           RESET(o), 100 * f->fit.fit_error, start);
+        if (f->fit.close_order != PLUMB_ORDER_COUNT)
+            plumb__buf_printf(b, "; %s fits almost as well: scan a wider "
+                                 "range or more values",
+                              plumb_order_name(f->fit.close_order));
+        plumb__buf_puts(b, ")\n");
     }
     for (size_t i = 0; i < a->n_crossovers; i++) {
         const plumb_crossover_t *c = &a->crossovers[i];

@@ -149,11 +149,7 @@ def compare_values():
     print("no rank evidence:", mwu(base, cand, "exact"))
 
 
-def complexity_values():
-    print("== test_complexity.c")
-    n = np.array([100] * 3 + [1000] * 3 + [10000] * 3 + [100000] * 3, float)
-    t = np.array([20.31, 19.87, 20.12, 21.02, 20.64, 21.35, 29.8, 30.9, 29.1,
-                  131.5, 127.2, 135.9])
+def law_fits(n, t):
     laws = {"O(1)": None, "O(log n)": np.log, "O(n)": lambda v: v,
             "O(n log n)": lambda v: v * np.log(v), "O(n^2)": lambda v: v**2,
             "O(n^3)": lambda v: v**3}
@@ -168,6 +164,18 @@ def complexity_values():
         fit = {v: a + (0 if g is None else b * g(v)) for v in medians}
         error = math.sqrt(np.mean([((fit[v] - m) / m) ** 2 for v, m in medians.items()]))
         print(f"{name}: a={a!r} b={b!r} bic={bic!r} fit_error={error!r}")
+
+
+def complexity_values():
+    print("== test_complexity.c")
+    n = np.array([100] * 3 + [1000] * 3 + [10000] * 3 + [100000] * 3, float)
+    t = np.array([20.31, 19.87, 20.12, 21.02, 20.64, 21.35, 29.8, 30.9, 29.1,
+                  131.5, 127.2, 135.9])
+    law_fits(n, t)
+    print("-- a runner-up within 2")
+    n = np.array([1e3] * 3 + [1e4] * 3 + [1e5] * 3)
+    t = np.array([8.0, 8.4, 7.6, 93.0, 98.0, 88.0, 1050.0, 990.0, 1090.0])
+    law_fits(n, t)
     tt = np.array([50.0, 40, 30, 20])
     a = np.sum(1 / tt) / np.sum(1 / tt**2)
     print("shrinking: a =", repr(a), "fit_error =", repr(math.sqrt(np.mean(((a - tt) / tt) ** 2))))

@@ -68,9 +68,28 @@ static void fit_matches_numpy_weighted_least_squares(void **state)
         assert_near_rel(f.bic[o], bic[o], 1e-9);
     assert_true(isnan(f.bic[PLUMB_ORDER_EXP])); /* 2^1e5 overflows */
     assert_int_equal(f.order, PLUMB_ORDER_NLOGN);
+    /* O(n) trails by 2.09, just past PLUMB_BIC_CLOSE: not named */
+    assert_int_equal(f.close_order, PLUMB_ORDER_COUNT);
     assert_near_rel(f.a, 20.325199022052985, 1e-9);
     assert_near_rel(f.b, 9.744751365217944e-05, 1e-9);
     assert_near_rel(f.fit_error, 0.011138143603208495, 1e-9);
+}
+
+static void a_runner_up_within_2_is_named(void **state)
+{
+    (void)state;
+    /* Three noisy sizes over two decades, in µs: n log n wins by 0.41,
+     * less than PLUMB_BIC_CLOSE, so O(n) is named beside it. Reference:
+     * numpy, as above (tests/c/reference_values.py). */
+    static const double n[] = {1e3, 1e3, 1e3, 1e4, 1e4, 1e4, 1e5, 1e5, 1e5};
+    static const double t[] = {8.0,  8.4,   7.6,    93.0,  98.0,
+                               88.0, 1050.0, 990.0, 1090.0};
+    plumb_fit_t f;
+    assert_int_equal(plumb_complexity_fit(n, t, COUNT(n), &f), 0);
+    assert_near_rel(f.bic[PLUMB_ORDER_NLOGN], -47.53214451533078, 1e-9);
+    assert_near_rel(f.bic[PLUMB_ORDER_N], -47.12511690369702, 1e-9);
+    assert_int_equal(f.order, PLUMB_ORDER_NLOGN);
+    assert_int_equal(f.close_order, PLUMB_ORDER_N);
 }
 
 /* t = a + b g(n) without noise at sizes n[0..count): the law must be
@@ -346,6 +365,7 @@ int test_complexity_run(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(order_names),
         cmocka_unit_test(fit_matches_numpy_weighted_least_squares),
+        cmocka_unit_test(a_runner_up_within_2_is_named),
         cmocka_unit_test(exact_curves_are_recovered),
         cmocka_unit_test(constant_data_is_constant),
         cmocka_unit_test(shrinking_growth_is_rejected),

@@ -52,11 +52,28 @@ def test_without_make_input_the_size_itself_is_the_argument():
     assert repr(fit).startswith(f"f: {fit.order}, t(n) = "), repr(fit)
 
 
-def _exact_fit(name, t_of_n, sizes=(1000, 10000, 100000)):
-    samples = {n: (t_of_n(n),) * 3 for n in sizes}
+def _fit(name, samples):
+    sizes = tuple(samples)
     xs = [float(n) for n in sizes for _ in samples[n]]
     ts = [t for n in sizes for t in samples[n]]
     return plumb.Fit(name, plumb._core.fit(xs, ts), sizes, samples)
+
+
+def _exact_fit(name, t_of_n, sizes=(1000, 10000, 100000)):
+    return _fit(name, {n: (t_of_n(n),) * 3 for n in sizes})
+
+
+def test_a_runner_up_within_2_is_named():
+    # three noisy sizes over two decades: n log n wins by a BIC of 0.41
+    # (tests/c/test_complexity.c checks the figures against numpy)
+    fit = _fit("f", {1000: (8.0, 8.4, 7.6), 10000: (93.0, 98.0, 88.0),
+                     100000: (1050.0, 990.0, 1090.0)})
+    assert fit.order == "O(n log n)" and fit.close_order == "O(n)", fit
+    assert repr(fit).endswith("(fit error 3.5%; O(n) fits almost as well: "
+                              "measure more sizes over a wider range)"), fit
+    # a clear winner names none
+    clear = _exact_fit("g", lambda n: 2000 + 3 * n)
+    assert clear.close_order is None and "almost" not in repr(clear)
 
 
 def test_a_fit_reads_as_its_class_and_formula():
