@@ -1229,6 +1229,40 @@ int plumb__store_insert_session(plumb_store_t *st, const plumb_session_t *s,
     return err;
 }
 
+int plumb__store_insert_lone_run(plumb_store_t *st, const plumb_session_t *s,
+                                 const char *kind, const char *name,
+                                 const char *cmd, const char *python,
+                                 size_t python_size, uint64_t n_samples,
+                                 const char *what, int64_t *run_id)
+{
+    sqlite3_stmt *ins = NULL;
+    int64_t session_id = 0;
+    int err = plumb__store_insert_session(st, s, &session_id);
+    if (!err)
+        err = prepare(st,
+                      "INSERT INTO runs (session_id, idx, name, command, "
+                      "python, shell, shell_overhead_ns, baseline, series, "
+                      "x, n_samples, median_wall_ns, kind) VALUES (?, 0, ?, "
+                      "?, ?, 0, 0, NULL, 0, NULL, ?, NULL, ?)",
+                      &ins);
+    if (!err) {
+        int rc = sqlite3_bind_int64(ins, 1, session_id);
+        rc |= bind_text(ins, 2, name);
+        rc |= bind_text(ins, 3, cmd);
+        rc |= bind_field(ins, 4, python, python_size);
+        rc |= sqlite3_bind_int64(ins, 5, (int64_t)n_samples);
+        rc |= bind_text(ins, 6, kind);
+        if (rc != SQLITE_OK)
+            err = fail_sqlite(st, "cannot save %s's run", what);
+    }
+    if (!err)
+        err = step_done(st, ins, "cannot save %s's run", what);
+    if (!err)
+        *run_id = sqlite3_last_insert_rowid(st->db);
+    sqlite3_finalize(ins);
+    return err;
+}
+
 int plumb__store_bind_text(sqlite3_stmt *stmt, int i, const char *text)
 {
     return bind_text(stmt, i, text);

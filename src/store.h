@@ -38,6 +38,15 @@ void plumb__store_rollback(plumb_store_t *st);
  * flag...; not its runs) in the open transaction; its id in *id. */
 int plumb__store_insert_session(plumb_store_t *st, const plumb_session_t *s,
                                 int64_t *id);
+/* Inserts session s and its one run, of kind `kind` ('profile', 'mem'),
+ * named name and running cmd, with its python (a fixed-size field) and
+ * sample count, in the open transaction; the run's id in *run_id. A
+ * failure says "cannot save WHAT's run". */
+int plumb__store_insert_lone_run(plumb_store_t *st, const plumb_session_t *s,
+                                 const char *kind, const char *name,
+                                 const char *cmd, const char *python,
+                                 size_t python_size, uint64_t n_samples,
+                                 const char *what, int64_t *run_id);
 /* Binds text, or NULL as SQL NULL. SQLite's code. */
 int plumb__store_bind_text(sqlite3_stmt *stmt, int i, const char *text);
 /* Binds a fixed-size char field that need not hold its NUL when full.

@@ -170,14 +170,13 @@ int plumb_store_save_mem(plumb_store_t *st, const plumb_mem_t *m,
                          const plumb_env_t *env, const char *invocation,
                          int64_t *run_id)
 {
-    sqlite3_stmt *ins_run = NULL, *ins_header = NULL, *ins_point = NULL,
-                 *ins_stack = NULL;
+    sqlite3_stmt *ins_header = NULL, *ins_point = NULL, *ins_stack = NULL;
     char *texts[AGG_COUNT] = {NULL, NULL, NULL};
     entry_t *entries = NULL;
     size_t n_entries = 0;
     char *name = NULL, *cmd = NULL;
     int in_transaction = 0;
-    int64_t session_id = 0, id = 0;
+    int64_t id = 0;
     plumb_session_t s = {0};
     int err = plumb__store_begin_call(st);
     if (err)
@@ -211,13 +210,6 @@ int plumb_store_save_mem(plumb_store_t *st, const plumb_mem_t *m,
     snprintf(name, size, "mem: %s", cmd);
     if ((err = plumb__store_prepare(
              st,
-             "INSERT INTO runs (session_id, idx, name, command, python, "
-             "shell, shell_overhead_ns, baseline, series, x, n_samples, "
-             "median_wall_ns, kind) VALUES (?, 0, ?, ?, ?, 0, 0, NULL, 0, "
-             "NULL, ?, NULL, 'mem')",
-             &ins_run)) ||
-        (err = plumb__store_prepare(
-             st,
              "INSERT INTO mem_profiles (run_id, pid, python, mean_bytes, "
              "native, duration_ns, allocated_bytes, allocations, samples, "
              "peak_bytes, peak_ns, end_bytes, start_rss_bytes, "
@@ -243,23 +235,10 @@ int plumb_store_save_mem(plumb_store_t *st, const plumb_mem_t *m,
         goto out;
     }
     in_transaction = 1;
-    if ((err = plumb__store_insert_session(st, &s, &session_id)))
+    if ((err = plumb__store_insert_lone_run(
+             st, &s, "mem", name, cmd, m->python, sizeof m->python,
+             m->samples, "the memory profile", &id)))
         goto out;
-    int rc = sqlite3_bind_int64(ins_run, 1, session_id);
-    rc |= plumb__store_bind_text(ins_run, 2, name);
-    rc |= plumb__store_bind_text(ins_run, 3, cmd);
-    rc |= plumb__store_bind_field(ins_run, 4, m->python,
-                                  sizeof m->python);
-    rc |= sqlite3_bind_int64(ins_run, 5, (int64_t)m->samples);
-    if (rc != SQLITE_OK) {
-        err = plumb__store_fail_sqlite(st, "cannot save the memory "
-                                           "profile's run");
-        goto out;
-    }
-    if ((err = plumb__store_step_done(st, ins_run, "cannot save the memory "
-                                                   "profile's run")))
-        goto out;
-    id = sqlite3_last_insert_rowid(plumb__store_db(st));
     if ((err = insert_header(st, ins_header, id, m)) ||
         (err = insert_timeline(st, ins_point, id, m)) ||
         (err = insert_stacks(st, ins_stack, id, entries, n_entries)))
@@ -275,7 +254,6 @@ int plumb_store_save_mem(plumb_store_t *st, const plumb_mem_t *m,
 out:
     if (in_transaction)
         plumb__store_rollback(st);
-    sqlite3_finalize(ins_run);
     sqlite3_finalize(ins_header);
     sqlite3_finalize(ins_point);
     sqlite3_finalize(ins_stack);

@@ -43,11 +43,10 @@ int plumb_store_save_profile(plumb_store_t *st, const plumb_profile_t *p,
                              const plumb_env_t *env, const char *command,
                              const char *invocation, int64_t *run_id)
 {
-    sqlite3_stmt *ins_run = NULL, *ins_profile = NULL, *ins_thread = NULL,
-                 *ins_stack = NULL;
+    sqlite3_stmt *ins_profile = NULL, *ins_thread = NULL, *ins_stack = NULL;
     char *collapsed = NULL, *name = NULL, *cmd = NULL, what[256];
     int in_transaction = 0, rc;
-    int64_t session_id = 0, id = 0;
+    int64_t id = 0;
     plumb_session_t s = {0};
     int err = plumb__store_begin_call(st);
     if (err)
@@ -77,13 +76,6 @@ int plumb_store_save_profile(plumb_store_t *st, const plumb_profile_t *p,
     snprintf(name, size, "profile: %s", cmd);
     if ((err = plumb__store_prepare(
              st,
-             "INSERT INTO runs (session_id, idx, name, command, "
-             "python, shell, shell_overhead_ns, baseline, series, "
-             "x, n_samples, median_wall_ns, kind) VALUES (?, 0, "
-             "?, ?, ?, 0, 0, NULL, 0, NULL, ?, NULL, 'profile')",
-             &ins_run)) ||
-        (err = plumb__store_prepare(
-             st,
              "INSERT INTO profiles (run_id, pid, python, mode, "
              "rate_hz, achieved_hz, duration_ns, samples, dropped, "
              "thread_samples, idle, threads_seen, exit_status, "
@@ -108,21 +100,10 @@ int plumb_store_save_profile(plumb_store_t *st, const plumb_profile_t *p,
         goto out;
     }
     in_transaction = 1;
-    if ((err = plumb__store_insert_session(st, &s, &session_id)))
+    if ((err = plumb__store_insert_lone_run(
+             st, &s, "profile", name, cmd, p->python, sizeof p->python,
+             p->samples, "the profile", &id)))
         goto out;
-    rc = sqlite3_bind_int64(ins_run, 1, session_id);
-    rc |= plumb__store_bind_text(ins_run, 2, name);
-    rc |= plumb__store_bind_text(ins_run, 3, cmd);
-    rc |= plumb__store_bind_field(ins_run, 4, p->python, sizeof p->python);
-    rc |= sqlite3_bind_int64(ins_run, 5, (int64_t)p->samples);
-    if (rc != SQLITE_OK) {
-        err = plumb__store_fail_sqlite(st, "cannot save the profile's run");
-        goto out;
-    }
-    if ((err = plumb__store_step_done(st, ins_run,
-                                      "cannot save the profile's run")))
-        goto out;
-    id = sqlite3_last_insert_rowid(plumb__store_db(st));
 
     rc = sqlite3_bind_int64(ins_profile, 1, id);
     rc |= sqlite3_bind_int(ins_profile, 2, p->pid);
@@ -198,7 +179,6 @@ int plumb_store_save_profile(plumb_store_t *st, const plumb_profile_t *p,
 out:
     if (in_transaction)
         plumb__store_rollback(st);
-    sqlite3_finalize(ins_run);
     sqlite3_finalize(ins_profile);
     sqlite3_finalize(ins_thread);
     sqlite3_finalize(ins_stack);
