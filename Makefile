@@ -267,6 +267,7 @@ bench: deps
 	$(MAKE) all
 	$(MAKE) --no-print-directory PYTHON=$(TEST_PYTHON) python-ext
 	$(TEST_PYTHON) bench/overhead.py --plumb $(BUILD)/plumb
+	$(TEST_PYTHON) bench/profile_overhead.py --plumb $(BUILD)/plumb --python $(TEST_PYTHON)
 	$(TEST_PYTHON) bench/mem_overhead.py --plumb $(BUILD)/plumb --python $(TEST_PYTHON)
 	$(TEST_PYTHON) bench/sql_overhead.py --start-pg
 

@@ -6,12 +6,13 @@ set -eu
 
 # libpq-dev lets plumb sql reach PostgreSQL; postgresql is the server its
 # tests start (tests/pgserver.py), python3-psycopg2 the driver the tracer
-# hooks. The last two are the peers bench/mem_overhead.py (make bench)
-# measures plumb mem against.
+# hooks. The last three are peers `make bench` measures plumb against:
+# memory_profiler and Scalene in bench/mem_overhead.py, yappi and Scalene
+# in bench/profile_overhead.py.
 packages="gcc make pkg-config libsqlite3-dev libjansson-dev libcmocka-dev \
 libpq-dev postgresql python3-psycopg2 \
 valgrind python3 python3-dev python3-pytest python3-numpy hyperfine git clang \
-libclang-rt-14-dev python3-memory-profiler python3-scalene"
+libclang-rt-14-dev python3-memory-profiler python3-scalene python3-yappi"
 
 missing=""
 for p in $packages; do

@@ -99,4 +99,4 @@ def main(steps):
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 130000)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 600000)
