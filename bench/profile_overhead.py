@@ -54,7 +54,7 @@ apt-get install python3-yappi python3-scalene).
 
 Usage: /usr/bin/python3 bench/profile_overhead.py [--plumb build/plumb]
            [--runs 300] [--peer-runs 6] [--python /usr/bin/python3]
-(about 55 minutes with the defaults)
+(about 65 minutes with the defaults)
 """
 import argparse
 import json
@@ -172,6 +172,12 @@ def hodges_lehmann(base, cand, level=0.95):
     return est, math.exp(walsh[k - 1]), math.exp(walsh[m - k])
 
 
+def walls_of(run):
+    """A run's wall times in ns, round by round; None for a failed round."""
+    return [x["wall_ns"] if not x["exit_code"] else None
+            for x in run["samples"]]
+
+
 def rows_of(doc, workload):
     runs = doc["runs"]
     base = runs[0]["statistics"]["wall_ns"]["median"] / 1e9
@@ -181,10 +187,9 @@ def rows_of(doc, workload):
             continue
         run = runs[c["candidate"]]
         base_run = runs[c["baseline"]]
-        walls = [[x["wall_ns"] if not x["exit_code"] else None
-                  for x in r["samples"]] for r in (base_run, run)]
-        p_med, p_lo, p_hi = paired(walls[0], walls[1])
-        hl = hodges_lehmann(walls[0], walls[1])
+        base_walls, walls = walls_of(base_run), walls_of(run)
+        p_med, p_lo, p_hi = paired(base_walls, walls)
+        hl = hodges_lehmann(base_walls, walls)
         ratio, lo, hi = c["ratio"], c["ci_low"], c["ci_high"]
         slow = 1 / ratio if ratio else None
         ci = (1 / hi if hi else None, 1 / lo if lo else None)
@@ -228,15 +233,14 @@ def samples_line(text):
 def fixed_cost(plumb, python, runs, env):
     """The cost of a session apart from its sampling: plumb profile on
     `python -c pass` against the plain interpreter. Returns
-    [(label, (median, lo, hi) of the per-round differences in s)]."""
+    [(label, (median, lo, hi) of the per-round differences in ns)]."""
     plain = f"{python} -c pass"
     tools = [("start, sample, report (--no-store)",
               f"{plumb} profile --no-store -o /dev/null -- {plain}"),
              ("the same and store the profile",
               f"{plumb} profile -o /dev/null -- {plain}")]
     doc = bench(plumb, [("plain", plain)] + tools, runs, env, warmup=5)
-    walls = [[x["wall_ns"] / 1e9 if not x["exit_code"] else None
-              for x in r["samples"]] for r in doc["runs"]]
+    walls = [walls_of(r) for r in doc["runs"]]
     out = []
     for i, (label, _) in enumerate(tools, start=1):
         diffs = [c - b for b, c in zip(walls[0], walls[i])
@@ -245,8 +249,8 @@ def fixed_cost(plumb, python, runs, env):
     return out
 
 
-def ms(x):
-    return "n/a" if x is None else f"{x * 1e3:.2f}"
+def ms(ns):
+    return "n/a" if ns is None else f"{ns / 1e6:.2f}"
 
 
 def print_fixed_cost(costs, plumb_rows, runs):
@@ -254,10 +258,10 @@ def print_fixed_cost(costs, plumb_rows, runs):
           "paired):\nthe median of the per-round differences, sign test CI")
     for label, (med, lo, hi) in costs:
         print(f"  {label:<36} +{ms(med)} ms [{ms(lo)}, {ms(hi)}]")
-    med = costs[-1][1][0]
-    if med is None:
+    med_ns = costs[-1][1][0]
+    if med_ns is None:
         return
-    shares = ", ".join(f"{r['workload']} {100 * med / r['base_s']:.2f}%"
+    shares = ", ".join(f"{r['workload']} {med_ns / 1e7 / r['base_s']:.2f}%"
                        for r in plumb_rows)
     print(f"  as a share of each workload's plain time: {shares}")
 
